@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { createLogger, type LogSink, type Logger } from './log/logger.js';
+import { SecretScrubber } from './log/secret-scrubber.js';
+import { AmiClient } from './pbx/ami.js';
+import { AriLink } from './pbx/ari.js';
+import { SettingsStore } from './settings/settings-store.js';
+import { checkHealth } from './status/health.js';
+import { Metrics } from './status/metrics.js';
+import { StatusBoard } from './status/status-board.js';
+import { openDatabase, type Database } from './storage/database.js';
+import { BotRegistry } from './telegram/bots.js';
+import { DEFAULT_BOT_ID, Outbox } from './telegram/outbox.js';
+import { RecipientStore } from './telegram/recipients.js';
+import type { BotDefinition } from './telegram/telegram-bot.js';
+import { AdminAuth } from './web/admin-auth.js';
+import { createWebServer, newCookieSecret } from './web/server.js';
+
+/** The running module, as tests and main.ts see it. */
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  settings: SettingsStore;
+  status: StatusBoard;
+  metrics: Metrics;
+  outbox: Outbox;
+  bots: BotRegistry;
+  ami: AmiClient | null;
+  web: FastifyInstance;
+  /** The address the web server listens on (after start). */
+  url: string;
+  start(): Promise<void>;
+  /** Stops taking work, drains the outbox lanes, closes sockets and the database. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  logSink?: LogSink;
+  /** Overrides for timings, used by tests to keep backoffs short. */
+  amiBackoff?: { initialMs: number; maxMs: number };
+  amiPingIntervalMs?: number;
+}
+
+const COOKIE_SECRET_KEY = 'web.cookie_secret';
+
+/**
+ * The composition root: builds every component once and passes dependencies in
+ * explicitly. Nothing here connects yet; `start()` does.
+ */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const scrubber = new SecretScrubber();
+  for (const endpoint of [config.ami, config.ari]) scrubber.add(endpoint?.secret);
+  scrubber.add(config.adminToken);
+  scrubber.add(config.databaseUrl ? new URL(config.databaseUrl).password : null);
+  const logger = createLogger({ level: config.logLevel, scrubber, sink: options.logSink });
+
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  restrictDatabaseFiles(config);
+  const settings = new SettingsStore(db, scrubber);
+  await settings.load();
+  if (!settings.getInternal(COOKIE_SECRET_KEY)) await settings.setInternal(COOKIE_SECRET_KEY, newCookieSecret());
+
+  const status = new StatusBoard();
+  const metrics = new Metrics();
+  status.set('database', 'Database', 'green', config.databaseUrl ? 'PostgreSQL connected' : `SQLite ${path.join(config.dataDir, 'tgpbx.sqlite')}`);
+
+  const outbox = new Outbox(db, metrics);
+  const recipients = new RecipientStore(db);
+  const botDefinitions = (): BotDefinition[] => {
+    const token = settings.get('telegram.bot_token');
+    return token ? [{ id: DEFAULT_BOT_ID, name: 'default', token, composers: [] }] : [];
+  };
+  const bots = new BotRegistry({
+    apiRoot: config.botApiRoot,
+    db,
+    outbox,
+    recipients,
+    logger,
+    status,
+    metrics,
+    definitions: botDefinitions,
+    limits: () => ({
+      globalPerSecond: settings.get('telegram.rate.global_per_second'),
+      privateChatPerSecond: settings.get('telegram.rate.private_chat_per_second'),
+      groupPerMinute: settings.get('telegram.rate.group_per_minute'),
+    }),
+    inFlight: () => settings.get('telegram.in_flight'),
+  });
+  settings.on('change', (keys: string[]) => {
+    if (keys.includes('telegram.bot_token')) bots.reload().catch((err: Error) => logger.error({ err: err.message }, 'could not restart the bot'));
+  });
+
+  const ami = config.ami
+    ? new AmiClient({ endpoint: config.ami, logger, status, metrics, backoff: options.amiBackoff, pingIntervalMs: options.amiPingIntervalMs })
+    : null;
+  // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).
+  if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
+  const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
+  if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
+
+  let stopping = false;
+  const health = () => checkHealth({ db, status, outbox, stopping: () => stopping });
+  const web = await createWebServer({
+    logger,
+    scrubber,
+    settings,
+    status,
+    metrics,
+    auth: new AdminAuth(db, settings),
+    health,
+    adminToken: config.adminToken,
+    cookieSecret: settings.getInternal(COOKIE_SECRET_KEY)!,
+  });
+
+  const app: App = {
+    config,
+    logger,
+    db,
+    settings,
+    status,
+    metrics,
+    outbox,
+    bots,
+    ami,
+    web,
+    url: '',
+    async start() {
+      await web.listen({ host: config.http.host, port: config.http.port });
+      const address = web.server.address() as AddressInfo;
+      app.url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+      ami?.start();
+      ari?.start();
+      await bots.start();
+      logger.info({ url: app.url, dataDir: config.dataDir, ami: config.ami?.display ?? null, ari: config.ari?.display ?? null }, 'tgpbx started');
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      logger.info('tgpbx stopping');
+      await web.close();
+      await ami?.stop();
+      await ari?.stop();
+      await bots.stop();
+      await db.destroy();
+      logger.info('tgpbx stopped');
+    },
+  };
+  return app;
+}
+
+/** The database holds bot tokens: only the PBX's tgpbx user may read it. */
+function restrictDatabaseFiles(config: Config): void {
+  if (config.databaseUrl) return;
+  for (const suffix of ['', '-wal', '-shm']) {
+    const file = path.join(config.dataDir, `tgpbx.sqlite${suffix}`);
+    if (fs.existsSync(file)) fs.chmodSync(file, 0o600);
+  }
+}
+

@@ -1,0 +1,30 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The module's Prometheus metrics, in a registry of its own (no global state), served
+ * at /metrics. Components receive this object and count what they do.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly amiEvents = new Counter({ name: 'tgpbx_ami_events_total', help: 'AMI events received', registers: [this.registry] });
+  readonly amiConnected = new Gauge({ name: 'tgpbx_ami_connected', help: '1 when logged in to AMI, else 0', registers: [this.registry] });
+  readonly amiReconnects = new Counter({ name: 'tgpbx_ami_reconnects_total', help: 'AMI connection attempts after a loss', registers: [this.registry] });
+  readonly calls = new Counter({ name: 'tgpbx_calls_total', help: 'Calls folded by the call tracker', labelNames: ['direction'], registers: [this.registry] });
+  readonly outboxMessages = new Counter({
+    name: 'tgpbx_outbox_messages_total',
+    help: 'Telegram messages by outcome: queued, sent, failed, retried, rate_limited',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
+  readonly outboxPending = new Gauge({ name: 'tgpbx_outbox_pending', help: 'Messages waiting in the outbox', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tgpbx_' });
+    for (const state of ['queued', 'sent', 'failed', 'retried', 'rate_limited']) this.outboxMessages.inc({ state }, 0);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,12 @@
+import type { Knex } from 'knex';
+import { foundation } from './001-foundation.js';
+
+/** One schema change; `name` orders them and is recorded once applied. */
+export interface Migration {
+  name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+/** Every migration, oldest first. Add new ones at the end; never edit an applied one. */
+export const migrations: Migration[] = [foundation];
