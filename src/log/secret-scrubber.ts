@@ -6,7 +6,7 @@
  */
 export class SecretScrubber {
   private readonly secrets = new Set<string>();
-  private static readonly botToken = /\b\d{5,12}:[A-Za-z0-9_-]{20,}\b/g;
+  private static readonly botToken = /(?<!\d)\d{5,12}:[A-Za-z0-9_-]{20,}/g;
 
   /** Registers a value that must never be printed. Short values are ignored (they would mask ordinary words). */
   add(secret: string | null | undefined): void {
