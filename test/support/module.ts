@@ -35,7 +35,8 @@ export interface TestModule {
 export async function startModule(env: Record<string, string> = {}, opts: AppOptions & { dataDir?: string; start?: boolean } = {}): Promise<TestModule> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const logs = new LogCapture();
-  const config = loadConfig({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_LOG_LEVEL: 'debug', ...env });
+  // Bot API root defaults to a closed local port: tests never reach out to api.telegram.org.
+  const config = loadConfig({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_LOG_LEVEL: 'debug', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9', ...env });
   const app = await createApp(config, { logSink: logs, ...opts });
   if (opts.start !== false) await app.start();
   return {

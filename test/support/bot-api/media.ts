@@ -5,6 +5,12 @@
 import { deflateSync } from 'node:zlib';
 import type { PhotoSize } from 'grammy/types';
 
+/** Document fields Telegram reports besides the ids and size. */
+export interface DocumentMeta {
+  file_name?: string;
+  mime_type?: string;
+}
+
 /** Telegram's size limits, in bytes. */
 export const FILE_LIMITS = Object.freeze({
   /** multipart uploads of anything but photos */
@@ -23,6 +29,9 @@ export interface StoredFile {
   data: Buffer;
   kind: 'document' | 'photo';
   extension: string;
+  meta: DocumentMeta;
+  /** For photos: the whole size list the file belongs to. */
+  photo?: PhotoSize[];
   file_path?: string;
 }
 
@@ -33,7 +42,7 @@ export class FileStore {
   private counter = 0;
 
   /** Stores bytes for a bot and returns the new file. */
-  add(botId: number, kind: StoredFile['kind'], data: Buffer, filename?: string): StoredFile {
+  add(botId: number, kind: StoredFile['kind'], data: Buffer, filename?: string, meta: DocumentMeta = {}): StoredFile {
     this.counter += 1;
     const extension = (kind === 'photo' ? 'jpg' : /\.([A-Za-z0-9]{1,8})$/.exec(filename ?? '')?.[1]) ?? '';
     const file: StoredFile = {
@@ -43,6 +52,7 @@ export class FileStore {
       data,
       kind,
       extension,
+      meta,
     };
     this.byId.set(file.file_id, file);
     return file;
