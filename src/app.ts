@@ -98,6 +98,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ami = config.ami
     ? new AmiClient({ endpoint: config.ami, logger, status, metrics, backoff: options.amiBackoff, pingIntervalMs: options.amiPingIntervalMs })
     : null;
+  if (ami) status.set('ami', 'Asterisk AMI', 'orange', `starting (${config.ami!.display})`);
   // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).
   if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;

@@ -11,7 +11,7 @@
     if (found) return found;
     var tr = document.createElement('tr');
     tr.setAttribute('data-id', id);
-    tr.innerHTML = '<td class="name"></td><td><span class="light" role="img"></span> <span class="light-word"></span></td><td class="detail"></td><td class="since"><time></time></td>';
+    tr.innerHTML = '<td class="name"></td><td class="state"><span class="light" role="img"></span> <span class="light-word"></span></td><td class="detail"></td><td class="since"><time></time></td>';
     tbody.appendChild(tr);
     return tr;
   }
@@ -30,11 +30,21 @@
     time.textContent = iso.replace('T', ' ').slice(0, 19) + ' UTC';
   }
 
+  // The overall line follows the lights: any red light means something needs attention.
+  function summarize() {
+    var overall = document.getElementById('overall');
+    if (!overall) return;
+    var red = tbody.querySelector('.light-red') !== null;
+    overall.className = red ? 'overall-degraded' : 'overall-ok';
+    overall.textContent = red ? 'something needs attention' : 'all working';
+  }
+
   var source = new EventSource('/status/events');
-  source.addEventListener('status', function (e) { show(JSON.parse(e.data)); });
+  source.addEventListener('status', function (e) { show(JSON.parse(e.data)); summarize(); });
   source.addEventListener('removed', function (e) {
     var tr = tbody.querySelector('tr[data-id="' + CSS.escape(JSON.parse(e.data).id) + '"]');
     if (tr) tr.remove();
+    summarize();
   });
   source.onopen = function () { if (hint) hint.textContent = 'Live: the lights update by themselves.'; document.body.setAttribute('data-live', 'on'); };
   source.onerror = function () { if (hint) hint.textContent = 'Live updates paused; reconnecting…'; document.body.setAttribute('data-live', 'off'); };
