@@ -51,7 +51,7 @@ describe('configuration from the environment', () => {
       ['TGPBX_ADMIN_TOKEN', 'at least 16 characters'],
       ['TGPBX_BOT_API_ROOT', 'http(s) URL'],
     ]) {
-      assert.ok(lines.some((l) => l.startsWith(variable) && l.includes(rule!)), `${variable}: ${rule} in\n${lines.join('\n')}`);
+      assert.ok(lines.some((l) => l.startsWith(variable!) && l.includes(rule!)), `${variable}: ${rule} in\n${lines.join('\n')}`);
     }
   });
 
