@@ -195,7 +195,7 @@ export class SimGroup {
           ? command[1].toLowerCase() === name
           : members.length === 1 || this.record.lastBotId === bot.me.id
         : false;
-      const mentioned = f.text.toLowerCase().includes(`@${name}`);
+      const mentioned = new RegExp(`@${name}(?![a-z0-9_])`, 'i').test(f.text);
       const repliedTo = opts.replyTo?.from?.id === bot.me.id;
       if (!(bot.me.can_read_all_group_messages || forIt || mentioned || repliedTo)) continue;
       const view = this.world.view(bot, this.record.chat, true);

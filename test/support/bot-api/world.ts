@@ -5,7 +5,7 @@
 import type { BotCommand, CallbackQuery, Chat, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import { ApiError, Errors, forbidden } from './errors.js';
 import { FileStore } from './media.js';
-import type { BotRef, BotSpec, CallbackAnswer, UserSpec } from './types.js';
+import type { BotRef, BotSpec, CallbackAnswer, PressedButton, UserSpec } from './types.js';
 
 /** One stored message in a chat, as one bot sees it. */
 export interface StoredMessage {
@@ -103,6 +103,8 @@ export class World {
   readonly groups = new Map<number, GroupRecord>();
   readonly files = new FileStore();
   private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Set<(error: Error) => void>();
+  private closed = false;
   private seq = 0;
   private queryCounter = 0;
 
@@ -232,9 +234,11 @@ export class World {
     });
   }
 
-  /** Answers every pending long poll with no updates (server shutdown). */
-  endPolls(): void {
+  /** Shutdown: pending long polls answer with no updates, pending waits reject. */
+  close(): void {
+    this.closed = true;
     for (const bot of this.bots.values()) bot.poll?.finish([]);
+    for (const reject of [...this.waiters]) reject(new Error('Bot API emulator stopped'));
   }
 
   // ------------------------------------------------------------ chats and messages
@@ -300,7 +304,7 @@ export class World {
   }
 
   /** Queues a callback_query for a button press and returns its id and answer promise. */
-  pressButton(bot: BotState, from: User, view: ChatView, messageId: number, data: string) {
+  pressButton(bot: BotState, from: User, view: ChatView, messageId: number, data: string): PressedButton {
     const stored = view.messages.get(messageId);
     if (!stored?.outgoing) throw new Error(`message ${messageId} from @${bot.me.username} not found in chat ${view.chat.id}`);
     const buttons = (stored.message.reply_markup?.inline_keyboard ?? []).flat();
@@ -339,18 +343,28 @@ export class World {
   waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
     const first = probe();
     if (first !== undefined) return Promise.resolve(first);
+    if (this.closed) return Promise.reject(new Error('Bot API emulator stopped'));
     return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        off();
+        this.waiters.delete(fail);
+      };
+      const fail = (error: Error): void => {
+        settle();
+        reject(error);
+      };
       const off = this.onChange(() => {
         const value = probe();
         if (value === undefined) return;
-        clearTimeout(timer);
-        off();
+        settle();
         resolve(value);
       });
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`Bot API emulator: timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => fail(new Error(`Bot API emulator: timed out after ${timeoutMs} ms waiting for ${what}`)),
+        timeoutMs,
+      );
+      this.waiters.add(fail);
     });
   }
 }
