@@ -19,7 +19,8 @@ describe('pages in Chromium', function () {
 
   beforeEach(async () => {
     ami = await AmiServer.start();
-    mod = await startModule({ TGPBX_AMI_URL: ami.url }, { amiBackoff: { initialMs: 20, maxMs: 50 } });
+    // A long backoff keeps the red light steady while the page is inspected.
+    mod = await startModule({ TGPBX_AMI_URL: ami.url }, { amiBackoff: { initialMs: 60_000, maxMs: 60_000 } });
     page = await browser.newPage({ viewport: { width: 1100, height: 640 } });
   });
   afterEach(async () => {
