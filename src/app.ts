@@ -43,6 +43,7 @@ export interface AppOptions {
   /** Overrides for timings, used by tests to keep backoffs short. */
   amiBackoff?: { initialMs: number; maxMs: number };
   amiPingIntervalMs?: number;
+  outboxRetry?: { initialMs: number; maxMs: number };
 }
 
 const COOKIE_SECRET_KEY = 'web.cookie_secret';
@@ -90,6 +91,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       groupPerMinute: settings.get('telegram.rate.group_per_minute'),
     }),
     inFlight: () => settings.get('telegram.in_flight'),
+    retry: options.outboxRetry,
   });
   settings.on('change', (keys: string[]) => {
     if (keys.includes('telegram.bot_token')) bots.reload().catch((err: Error) => logger.error({ err: err.message }, 'could not restart the bot'));

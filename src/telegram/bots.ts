@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.js';
+import type { BackoffPolicy } from '../retry/backoff.js';
 import type { Database } from '../storage/database.js';
 import type { Metrics } from '../status/metrics.js';
 import type { StatusBoard } from '../status/status-board.js';
@@ -22,6 +23,8 @@ export interface BotRegistryOptions {
   inFlight: () => number;
   /** Shown when no bot is configured at all. */
   emptyHint?: string;
+  /** Backoff of outbox retries after 5xx and network errors (default 1 s doubling to 5 min). */
+  retry?: BackoffPolicy;
 }
 
 interface RunningBot {
@@ -87,6 +90,7 @@ export class BotRegistry {
       inFlight: opts.inFlight,
       logger: opts.logger,
       metrics: opts.metrics,
+      retry: opts.retry,
     });
     this.running.set(def.id, { bot, sender });
     bot.start();
