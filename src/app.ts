@@ -78,6 +78,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const bots = new BotRegistry({
     apiRoot: config.botApiRoot,
+    scrubber,
     db,
     outbox,
     recipients,

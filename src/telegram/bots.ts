@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.js';
+import type { SecretScrubber } from '../log/secret-scrubber.js';
 import type { BackoffPolicy } from '../retry/backoff.js';
 import type { Database } from '../storage/database.js';
 import type { Metrics } from '../status/metrics.js';
@@ -11,6 +12,7 @@ import { TelegramBot, type BotDefinition } from './telegram-bot.js';
 
 export interface BotRegistryOptions {
   apiRoot: string;
+  scrubber: SecretScrubber;
   db: Database;
   outbox: Outbox;
   recipients: RecipientStore;
@@ -83,6 +85,7 @@ export class BotRegistry {
     });
     sender = new OutboxSender({
       db: opts.db,
+      scrubber: opts.scrubber,
       botId: def.id,
       bot,
       recipients: opts.recipients,

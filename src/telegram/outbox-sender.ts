@@ -1,5 +1,6 @@
 import { GrammyError, HttpError, type Api } from 'grammy';
 import type { Logger } from '../log/logger.js';
+import type { SecretScrubber } from '../log/secret-scrubber.js';
 import type { Database } from '../storage/database.js';
 import type { Metrics } from '../status/metrics.js';
 import { nextBackoff, type BackoffPolicy } from '../retry/backoff.js';
@@ -17,6 +18,8 @@ export interface SenderBot {
 
 export interface OutboxSenderOptions {
   db: Database;
+  /** Cleans error texts before they are stored or logged (network errors quote the request URL, token included). */
+  scrubber: SecretScrubber;
   botId: string;
   bot: SenderBot;
   recipients: RecipientStore;
@@ -141,6 +144,7 @@ export class OutboxSender {
       outcome = { kind: 'sent', messageId: messageIdOf(result) };
     } catch (err) {
       outcome = this.classify(err, row);
+      if ('error' in outcome) outcome.error = this.opts.scrubber.scrub(outcome.error);
     }
     await this.record(row, outcome);
   }
@@ -161,7 +165,6 @@ export class OutboxSender {
       if (code >= 400 && code < 500) return { kind: 'failed', error: description };
       return { kind: 'retry', at: now + nextBackoff(this.retry, row.attempts), error: `${code} ${description}`, rateLimited: false };
     }
-    // HttpError carries no token in its message (grammY keeps the URL out of it).
     const message = err instanceof HttpError ? `network error: ${String((err.error as Error)?.message ?? err.message)}` : String((err as Error)?.message ?? err);
     return { kind: 'retry', at: now + nextBackoff(this.retry, row.attempts), error: message, rateLimited: false };
   }
