@@ -54,13 +54,38 @@ function memberUpdate(world: World, bot: BotState, view: ChatView, from: User, o
   });
 }
 
+/** What simulated users and groups share: the messages bots sent to their chat. */
+abstract class SimChat {
+  constructor(protected readonly world: World) {}
+
+  /** The chat id. */
+  abstract get id(): number;
+
+  /** Messages bots sent to this chat, in order, as they are now (edited, deleted ones gone). */
+  inbox(opts: { bot?: BotRef } = {}): Message[] {
+    const bot = opts.bot === undefined ? undefined : this.world.botByRef(opts.bot);
+    return this.world.outgoing(this.id, bot);
+  }
+
+  /** The first inbox message matching `predicate` (any message without one), now or when it arrives. */
+  waitForMessage(predicate?: (m: Message) => boolean, opts: WaitOptions = {}): Promise<Message> {
+    return this.world.waitFor(
+      () => this.inbox(opts).find((m) => !predicate || predicate(m)),
+      opts.timeoutMs ?? DEFAULT_WAIT_MS,
+      `a message to chat ${this.id}`,
+    );
+  }
+}
+
 /** A simulated Telegram user (create with `BotApiServer.user()`). */
-export class SimUser {
+export class SimUser extends SimChat {
   /** @internal */
   constructor(
-    private readonly world: World,
+    world: World,
     /** @internal */ readonly record: UserRecord,
-  ) {}
+  ) {
+    super(world);
+  }
 
   /** The user's id (= the id of the private chat with him). */
   get id(): number {
@@ -123,29 +148,17 @@ export class SimUser {
     });
   }
 
-  /** Messages bots sent to this user, in order, as they are now (edited, deleted ones gone). */
-  inbox(opts: { bot?: BotRef } = {}): Message[] {
-    const bot = opts.bot === undefined ? undefined : this.world.botByRef(opts.bot);
-    return this.world.outgoing(this.id, bot);
-  }
-
-  /** The first inbox message matching `predicate` (any message without one), now or when it arrives. */
-  waitForMessage(predicate?: (m: Message) => boolean, opts: WaitOptions = {}): Promise<Message> {
-    return this.world.waitFor(
-      () => this.inbox(opts).find((m) => !predicate || predicate(m)),
-      opts.timeoutMs ?? DEFAULT_WAIT_MS,
-      `a message to user ${this.id}`,
-    );
-  }
 }
 
 /** A simulated group or supergroup (create with `BotApiServer.group()`). */
-export class SimGroup {
+export class SimGroup extends SimChat {
   /** @internal */
   constructor(
-    private readonly world: World,
+    world: World,
     private readonly record: GroupRecord,
-  ) {}
+  ) {
+    super(world);
+  }
 
   /** The group's (negative) chat id. */
   get id(): number {
@@ -212,18 +225,4 @@ export class SimGroup {
     return this.world.pressButton(bot, from.record.user, this.world.view(bot, this.record.chat, true), message.message_id, data);
   }
 
-  /** Messages bots sent to the group, in order, as they are now. */
-  inbox(opts: { bot?: BotRef } = {}): Message[] {
-    const bot = opts.bot === undefined ? undefined : this.world.botByRef(opts.bot);
-    return this.world.outgoing(this.id, bot);
-  }
-
-  /** The first inbox message matching `predicate`, now or when it arrives. */
-  waitForMessage(predicate?: (m: Message) => boolean, opts: WaitOptions = {}): Promise<Message> {
-    return this.world.waitFor(
-      () => this.inbox(opts).find((m) => !predicate || predicate(m)),
-      opts.timeoutMs ?? DEFAULT_WAIT_MS,
-      `a message to group ${this.id}`,
-    );
-  }
 }
