@@ -16,7 +16,7 @@ const createManager = require('asterisk-manager') as (
   events: boolean,
 ) => AmiManager;
 
-type RawFields = Record<string, string | string[] | Record<string, string> | undefined>;
+export type RawFields = Record<string, string | string[] | Record<string, string> | undefined>;
 
 interface AmiManager {
   connect(port: number, host: string, cb: () => void): void;
@@ -251,7 +251,7 @@ export class AmiClient extends EventEmitter {
 
   private onRawEvent(m: AmiManager, raw: RawFields): void {
     if (m !== this.manager) return;
-    const event = toEvent(raw);
+    const event = amiEventFromLibrary(raw);
     const actionId = event.fields.actionid;
     if (actionId && this.lists.has(actionId)) {
       this.lists.get(actionId)!.push(event);
@@ -287,8 +287,17 @@ function flatten(raw: RawFields): { fields: Record<string, string>; variables: R
   return { fields, variables };
 }
 
-function toEvent(raw: RawFields): AmiEvent {
+/**
+ * Turns an event as asterisk-manager parsed it into an AmiEvent. The library files every
+ * `Variable:` header under `variables` (splitting at '='), which swallows VarSet's
+ * `Variable: DIALSTATUS`: that name is put back into `fields.variable`.
+ */
+export function amiEventFromLibrary(raw: RawFields): AmiEvent {
   const { fields, variables } = flatten(raw);
+  if (fields.variable === undefined && fields.event === 'VarSet') {
+    const names = Object.keys(variables);
+    if (names.length === 1 && variables[names[0]!] === '') fields.variable = names[0]!;
+  }
   return { event: fields.event ?? '', fields, variables };
 }
 

@@ -10,6 +10,13 @@ export class Metrics {
   readonly amiConnected = new Gauge({ name: 'tgpbx_ami_connected', help: '1 when logged in to AMI, else 0', registers: [this.registry] });
   readonly amiReconnects = new Counter({ name: 'tgpbx_ami_reconnects_total', help: 'AMI connection attempts after a loss', registers: [this.registry] });
   readonly calls = new Counter({ name: 'tgpbx_calls_total', help: 'Calls folded by the call tracker', labelNames: ['direction'], registers: [this.registry] });
+  readonly callEventsIgnored = new Counter({
+    name: 'tgpbx_call_events_ignored_total',
+    help: 'AMI call events the call tracker could not use: missing_field, after_end (duplicates of a finished call)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly callsActive = new Gauge({ name: 'tgpbx_calls_active', help: 'Calls in progress', registers: [this.registry] });
   readonly outboxMessages = new Counter({
     name: 'tgpbx_outbox_messages_total',
     help: 'Telegram messages by outcome: queued, sent, failed, retried, rate_limited',

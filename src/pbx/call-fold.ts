@@ -1,0 +1,272 @@
+import type { AmiEvent } from './ami.js';
+import { parseChannelName, type EndpointClassifier } from './channel-name.js';
+import type { CallLeg, CallTransfer, LegOutcome, QueueVisit } from './call-model.js';
+
+/** What the fold remembers of one channel of the call. */
+export interface ChannelState {
+  uniqueid: string;
+  channel: string;
+  endpoint: string;
+  kind: 'extension' | 'trunk' | 'local';
+  createdAt: number;
+  hungUpAt: number | null;
+  cause: number | null;
+  callerNumber: string;
+  callerName: string;
+  /** The extension the channel was created for (the DID for an inbound trunk channel). */
+  firstExten: string;
+  /** The queue the channel currently waits in. */
+  queue: string | null;
+}
+
+const DIAL_STATUS: Record<string, LegOutcome> = {
+  ANSWER: 'answered',
+  NOANSWER: 'no_answer',
+  BUSY: 'busy',
+  CHANUNAVAIL: 'unavailable',
+  CONGESTION: 'unavailable',
+  CANCEL: 'cancelled',
+  DONTCALL: 'declined',
+  TORTURE: 'declined',
+};
+
+/** Q.850 causes of a leg that hung up while still ringing. */
+function outcomeOfCause(cause: number | null): LegOutcome {
+  switch (cause) {
+    case 17:
+      return 'busy';
+    case 21:
+      return 'declined';
+    case 1:
+    case 3:
+    case 20:
+    case 27:
+    case 34:
+    case 38:
+      return 'unavailable';
+    case 19:
+      return 'no_answer';
+    case 26:
+      return 'answered_elsewhere';
+    default:
+      return 'cancelled';
+  }
+}
+
+const unknown = (v: string | undefined) => (v === undefined || v === '<unknown>' ? '' : v);
+
+/**
+ * The state of one call (one Linkedid) while its events arrive: channels, ringing legs,
+ * queue visits, transfers. Applying an event twice changes nothing (duplicates after an
+ * AMI reconnect are harmless). Pure: no I/O, no timers; time comes from the events.
+ */
+export class CallFold {
+  readonly channels = new Map<string, ChannelState>();
+  readonly legs = new Map<string, CallLeg>();
+  readonly queues: QueueVisit[] = [];
+  readonly transfers: CallTransfer[] = [];
+  originated = false;
+  voicemailLeft = false;
+  /** True when the first event seen was not the creation of the call's first channel. */
+  partial: boolean;
+  lastEventAt: number;
+  private episode = 0;
+  private episodeAnswered = false;
+
+  constructor(
+    readonly linkedid: string,
+    private readonly classify: EndpointClassifier,
+    first: AmiEvent,
+    at: number,
+  ) {
+    this.partial = !(first.event === 'Newchannel' && first.fields.uniqueid === linkedid);
+    this.lastEventAt = at;
+  }
+
+  /** True once every channel seen has hung up (the call may settle). */
+  get allHungUp(): boolean {
+    if (this.channels.size === 0) return false;
+    for (const c of this.channels.values()) if (c.hungUpAt === null) return false;
+    return true;
+  }
+
+  /** The channel that started the call: the one whose Uniqueid is the Linkedid, else the oldest seen. */
+  get origin(): ChannelState | undefined {
+    return this.channels.get(this.linkedid) ?? this.channels.values().next().value;
+  }
+
+  /** Folds one event of this call into the state. */
+  apply(e: AmiEvent, at: number): void {
+    this.lastEventAt = at;
+    const f = e.fields;
+    const channel = f.uniqueid ? this.touchChannel(f.uniqueid, f.channel, f, at) : undefined;
+    switch (e.event) {
+      case 'DialBegin':
+        return this.dialBegin(e, at);
+      case 'DialEnd':
+        return this.dialEnd(e, at);
+      case 'Hangup':
+        if (channel && channel.hungUpAt === null) {
+          channel.hungUpAt = at;
+          channel.cause = f.cause !== undefined && f.cause !== '' ? Number(f.cause) : null;
+          this.legHungUp(channel, at);
+        }
+        return;
+      case 'Newstate':
+        if (channel && f.channelstate === '6') this.legAnswered(channel.uniqueid, at, null);
+        return;
+      case 'BridgeEnter':
+        if (channel) this.legAnswered(channel.uniqueid, at, null);
+        return;
+      case 'QueueCallerJoin':
+        if (channel) channel.queue = f.queue ?? null;
+        if (!this.queues.some((q) => q.queue === f.queue && q.joinedAt === at)) {
+          this.queues.push({ queue: f.queue ?? '', joinedAt: at, leftAt: null, outcome: 'waiting', answeredBy: null });
+        }
+        return;
+      case 'QueueCallerAbandon':
+        return this.queueEnded(f.queue, 'abandoned', at);
+      case 'QueueCallerLeave': {
+        const visit = this.openVisit(f.queue);
+        if (visit && visit.leftAt === null) visit.leftAt = at;
+        if (channel) channel.queue = null;
+        return;
+      }
+      case 'AgentConnect': {
+        const visit = this.lastVisit(f.queue);
+        if (visit) {
+          visit.outcome = 'answered';
+          visit.answeredBy = f.destchannel ? parseChannelName(f.destchannel).endpoint : (f.membername ?? null);
+        }
+        return;
+      }
+      case 'VarSet':
+        if (f.variable === 'QUEUESTATUS' && f.value === 'TIMEOUT') this.queueEnded(undefined, 'timeout', at);
+        if (f.variable === 'VMSTATUS' && f.value === 'SUCCESS') this.voicemailLeft = true;
+        return;
+      case 'BlindTransfer':
+        return this.transferred('blind', f.transfererchannel, f.extension ?? null, f.result ?? '', at);
+      case 'AttendedTransfer':
+        return this.transferred('attended', f.origtransfererchannel, f.secondtransfererexten ?? f.transfertargetchannel ?? null, f.result ?? '', at);
+      case 'Pickup':
+        if (f.targetuniqueid && f.channel) this.legAnswered(f.targetuniqueid, at, parseChannelName(f.channel).endpoint);
+        return;
+    }
+  }
+
+  private touchChannel(uniqueid: string, name: string | undefined, f: Readonly<Record<string, string>>, at: number): ChannelState | undefined {
+    let c = this.channels.get(uniqueid);
+    if (!c) {
+      if (!name) return undefined;
+      const parsed = parseChannelName(name);
+      c = {
+        uniqueid,
+        channel: name,
+        endpoint: parsed.endpoint,
+        kind: parsed.isLocal ? 'local' : this.classify(parsed.endpoint),
+        createdAt: at,
+        hungUpAt: null,
+        cause: null,
+        callerNumber: '',
+        callerName: '',
+        firstExten: f.exten ?? '',
+        queue: null,
+      };
+      this.channels.set(uniqueid, c);
+    }
+    const number = unknown(f.calleridnum);
+    if (number) c.callerNumber = number;
+    const name2 = unknown(f.calleridname);
+    if (name2) c.callerName = name2;
+    return c;
+  }
+
+  private dialBegin(e: AmiEvent, at: number): void {
+    const f = e.fields;
+    if (!f.channel) this.originated = true;
+    const dest = f.destuniqueid;
+    if (!dest || !f.destchannel || this.legs.has(dest)) return;
+    this.touchChannel(dest, f.destchannel, { calleridnum: f.destcalleridnum ?? '', calleridname: f.destcalleridname ?? '', exten: f.destexten ?? '' }, at);
+    const parsed = parseChannelName(f.destchannel);
+    if (parsed.isLocal) return; // a hop through a Local channel: its ;2 half dials the real target
+    if (this.episodeAnswered) {
+      this.episode++;
+      this.episodeAnswered = false;
+    }
+    const source = f.uniqueid ? this.channels.get(f.uniqueid) : undefined;
+    this.legs.set(dest, {
+      uniqueid: dest,
+      channel: f.destchannel,
+      endpoint: parsed.endpoint,
+      kind: this.classify(parsed.endpoint),
+      dialString: f.dialstring ?? '',
+      queue: source?.queue ?? null,
+      via: f.channel ? (f.exten ?? null) : null,
+      episode: this.episode,
+      startedAt: at,
+      answeredAt: null,
+      endedAt: null,
+      outcome: 'ringing',
+      pickedUpBy: null,
+      hangupCause: null,
+    });
+  }
+
+  private dialEnd(e: AmiEvent, at: number): void {
+    const leg = e.fields.destuniqueid ? this.legs.get(e.fields.destuniqueid) : undefined;
+    if (!leg || leg.outcome !== 'ringing') return; // unknown, or a repeated DialEnd (queues send CANCEL twice)
+    const outcome = DIAL_STATUS[(e.fields.dialstatus ?? '').toUpperCase()] ?? 'no_answer';
+    if (outcome === 'answered') return this.legAnswered(leg.uniqueid, at, null);
+    leg.outcome = outcome;
+    leg.endedAt = at;
+  }
+
+  private legAnswered(uniqueid: string, at: number, pickedUpBy: string | null): void {
+    const leg = this.legs.get(uniqueid);
+    if (!leg) return;
+    if (leg.outcome === 'ringing' || (pickedUpBy && leg.outcome !== 'answered')) {
+      leg.outcome = 'answered';
+      leg.answeredAt ??= at;
+      leg.endedAt = null;
+      if (pickedUpBy) leg.pickedUpBy = pickedUpBy;
+      if (leg.episode === this.episode) this.episodeAnswered = true;
+    }
+  }
+
+  private legHungUp(channel: ChannelState, at: number): void {
+    const leg = this.legs.get(channel.uniqueid);
+    if (!leg) return;
+    if (leg.outcome === 'ringing') {
+      leg.outcome = outcomeOfCause(channel.cause);
+      leg.endedAt = at;
+    }
+    leg.hangupCause = channel.cause;
+  }
+
+  private queueEnded(queue: string | undefined, outcome: 'abandoned' | 'timeout', at: number): void {
+    const visit = queue ? this.openVisit(queue) ?? this.lastVisit(queue) : this.queues[this.queues.length - 1];
+    if (!visit || visit.outcome === 'answered') return;
+    // Asterisk sends QueueCallerAbandon for a timeout too: QUEUESTATUS=TIMEOUT, when it comes, wins.
+    if (visit.outcome === 'waiting' || outcome === 'timeout') visit.outcome = outcome;
+    visit.leftAt ??= at;
+  }
+
+  private openVisit(queue: string | undefined): QueueVisit | undefined {
+    return [...this.queues].reverse().find((q) => q.queue === queue && q.leftAt === null);
+  }
+
+  private lastVisit(queue: string | undefined): QueueVisit | undefined {
+    return [...this.queues].reverse().find((q) => q.queue === queue);
+  }
+
+  private transferred(kind: 'blind' | 'attended', byChannel: string | undefined, to: string | null, result: string, at: number): void {
+    const by = byChannel ? parseChannelName(byChannel).endpoint : null;
+    if (this.transfers.some((t) => t.kind === kind && t.at === at && t.by === by)) return;
+    this.transfers.push({ kind, at, by, to, result });
+    // Whatever rings next is a new episode: the transfer target can miss the call.
+    if (this.episodeAnswered) {
+      this.episode++;
+      this.episodeAnswered = false;
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../status/metrics.js';
+import type { AmiEvent } from './ami.js';
+import { CallFold } from './call-fold.js';
+import type { Call } from './call-model.js';
+import { decideCall, type VerdictPolicy } from './call-verdict.js';
+import type { EndpointClassifier } from './channel-name.js';
+import { systemClock, type Clock } from './clock.js';
+
+export interface CallTrackerOptions {
+  classify: EndpointClassifier;
+  policy: () => VerdictPolicy;
+  logger: Logger;
+  metrics: Metrics;
+  /** Wait this long after the last channel hung up before deciding (late Cdr, duplicates). Default 1.5 s. */
+  settleMs?: number;
+  /** A call with no event for this long is closed as partial (lost Hangup). Default 4 h. */
+  idleMs?: number;
+  /** Finished Linkedids are remembered this long to ignore replayed events. Default 1 h. */
+  rememberEndedMs?: number;
+  clock?: Clock;
+}
+
+interface Tracked {
+  fold: CallFold;
+  receivedAt: number;
+  settleTimer: unknown;
+}
+
+/**
+ * Folds the AMI event stream into calls, one per Linkedid, and emits `call.ended`
+ * (with the decided Call) exactly once per call: after every channel of the call hung up
+ * and a short settle time passed. Events of a call that already ended (an AMI reconnect
+ * replaying, a repeated Hangup) change nothing. A call whose Hangup was lost is closed as
+ * partial after `idleMs`, or at once when `reconcile` learns its channels are gone.
+ */
+export class CallTracker extends EventEmitter {
+  private readonly calls = new Map<string, Tracked>();
+  private readonly ended = new Map<string, number>();
+  private readonly warned = new Set<string>();
+  private readonly clock: Clock;
+  private readonly settleMs: number;
+  private readonly idleMs: number;
+  private readonly rememberEndedMs: number;
+  private sweepTimer: unknown = null;
+
+  constructor(private readonly opts: CallTrackerOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.settleMs = opts.settleMs ?? 1_500;
+    this.idleMs = opts.idleMs ?? 4 * 3600_000;
+    this.rememberEndedMs = opts.rememberEndedMs ?? 3600_000;
+  }
+
+  /** Calls in progress. */
+  get active(): number {
+    return this.calls.size;
+  }
+
+  /** Starts the idle sweep. */
+  start(): void {
+    this.scheduleSweep();
+  }
+
+  /** Stops timers; calls in progress are dropped (they are not finished yet). */
+  stop(): void {
+    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+    for (const t of this.calls.values()) if (t.settleTimer) this.clock.clearTimeout(t.settleTimer);
+  }
+
+  /** Feeds one AMI event. Events without a Linkedid (system events) are ignored. */
+  handle(e: AmiEvent): void {
+    // DialBegin/DialEnd of an AMI Originate carry no Channel, hence no Linkedid: use the Dest side's.
+    const linkedid = e.fields.linkedid ?? e.fields.destlinkedid;
+    if (!linkedid) return;
+    if (this.ended.has(linkedid)) {
+      this.opts.metrics.callEventsIgnored.inc({ reason: 'after_end' });
+      return;
+    }
+    if (!e.fields.uniqueid && !e.fields.destuniqueid) {
+      this.ignoreOnce('missing_field', e.event, `${e.event} without Uniqueid`);
+      return;
+    }
+    const at = eventTime(e, this.clock);
+    let tracked = this.calls.get(linkedid);
+    if (!tracked) {
+      tracked = { fold: new CallFold(linkedid, this.opts.classify, e, at), receivedAt: this.clock.now(), settleTimer: null };
+      this.calls.set(linkedid, tracked);
+      this.opts.metrics.callsActive.set(this.calls.size);
+      if (tracked.fold.partial) this.opts.logger.debug({ linkedid, event: e.event }, 'call seen from the middle (started before tgpbx connected)');
+    }
+    tracked.receivedAt = this.clock.now();
+    tracked.fold.apply(e, at);
+    this.settleIfDone(linkedid, tracked);
+  }
+
+  /**
+   * After an AMI reconnect: every channel not among `liveUniqueids` is gone (its Hangup
+   * was lost with the link). Calls left with no live channel end now, marked partial.
+   */
+  reconcile(liveUniqueids: ReadonlySet<string>): void {
+    const now = this.clock.now();
+    for (const [linkedid, tracked] of this.calls) {
+      let lost = false;
+      for (const c of tracked.fold.channels.values()) {
+        if (c.hungUpAt === null && !liveUniqueids.has(c.uniqueid)) {
+          c.hungUpAt = now;
+          lost = true;
+        }
+      }
+      if (lost) tracked.fold.partial = true;
+      this.settleIfDone(linkedid, tracked);
+    }
+  }
+
+  private settleIfDone(linkedid: string, tracked: Tracked): void {
+    if (tracked.fold.allHungUp) {
+      tracked.settleTimer ??= this.clock.setTimeout(() => this.finish(linkedid), this.settleMs);
+    } else if (tracked.settleTimer) {
+      this.clock.clearTimeout(tracked.settleTimer);
+      tracked.settleTimer = null;
+    }
+  }
+
+  private finish(linkedid: string): void {
+    const tracked = this.calls.get(linkedid);
+    if (!tracked) return;
+    this.calls.delete(linkedid);
+    this.opts.metrics.callsActive.set(this.calls.size);
+    this.remember(linkedid);
+    const fold = tracked.fold;
+    const endedAt = Math.max(fold.lastEventAt, ...[...fold.channels.values()].map((c) => c.hungUpAt ?? 0));
+    let call: Call;
+    try {
+      call = decideCall(fold, endedAt, this.opts.policy());
+    } catch (err) {
+      this.opts.logger.error({ linkedid, err: (err as Error).message }, 'could not decide a call');
+      return;
+    }
+    this.opts.metrics.calls.inc({ direction: call.direction });
+    this.emit('call.ended', call);
+  }
+
+  private remember(linkedid: string): void {
+    const now = this.clock.now();
+    this.ended.set(linkedid, now);
+    if (this.ended.size > 1000) {
+      for (const [id, at] of this.ended) {
+        if (now - at < this.rememberEndedMs) break; // insertion order = age order
+        this.ended.delete(id);
+      }
+    }
+  }
+
+  private scheduleSweep(): void {
+    const every = Math.min(this.idleMs / 4, 600_000);
+    this.sweepTimer = this.clock.setTimeout(() => {
+      const now = this.clock.now();
+      for (const [linkedid, tracked] of this.calls) {
+        if (now - tracked.receivedAt < this.idleMs) continue;
+        this.opts.logger.warn({ linkedid }, 'call had no event for too long; closing it as partial');
+        tracked.fold.partial = true;
+        for (const c of tracked.fold.channels.values()) c.hungUpAt ??= now;
+        if (tracked.settleTimer) this.clock.clearTimeout(tracked.settleTimer);
+        this.finish(linkedid);
+      }
+      this.scheduleSweep();
+    }, every);
+  }
+
+  private ignoreOnce(reason: string, key: string, message: string): void {
+    this.opts.metrics.callEventsIgnored.inc({ reason });
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.opts.logger.warn({ reason }, `call tracker ignored an event: ${message} (logged once)`);
+  }
+}
+
+/** The event's own time (AMI `Timestamp`, seconds with micros) or, without one, now. */
+function eventTime(e: AmiEvent, clock: Clock): number {
+  const ts = e.fields.timestamp;
+  if (ts) {
+    const n = Number(ts);
+    if (Number.isFinite(n)) return Math.round(n * 1000);
+  }
+  return clock.now();
+}
