@@ -7,6 +7,8 @@ import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { SecretScrubber } from './log/secret-scrubber.js';
 import { AmiClient } from './pbx/ami.js';
 import { AriLink } from './pbx/ari.js';
+import { CallEngine } from './pbx/call-engine.js';
+import type { Clock } from './pbx/clock.js';
 import { SettingsStore } from './settings/settings-store.js';
 import { checkHealth } from './status/health.js';
 import { Metrics } from './status/metrics.js';
@@ -30,6 +32,7 @@ export interface App {
   outbox: Outbox;
   bots: BotRegistry;
   ami: AmiClient | null;
+  calls: CallEngine;
   web: FastifyInstance;
   /** The address the web server listens on (after start). */
   url: string;
@@ -44,6 +47,9 @@ export interface AppOptions {
   amiBackoff?: { initialMs: number; maxMs: number };
   amiPingIntervalMs?: number;
   outboxRetry?: { initialMs: number; maxMs: number };
+  /** Time for the call tracker's settle and idle timers (fake time in tests). */
+  clock?: Clock;
+  callSettleMs?: number;
 }
 
 const COOKIE_SECRET_KEY = 'web.cookie_secret';
@@ -104,6 +110,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (ami) status.set('ami', 'Asterisk AMI', 'orange', `starting (${config.ami!.display})`);
   // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).
   if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
+  const calls = new CallEngine({ db, ami, settings, logger, metrics, clock: options.clock, settleMs: options.callSettleMs });
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
 
@@ -131,12 +138,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     outbox,
     bots,
     ami,
+    calls,
     web,
     url: '',
     async start() {
       await web.listen({ host: config.http.host, port: config.http.port });
       const address = web.server.address() as AddressInfo;
       app.url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+      await calls.start();
       ami?.start();
       ari?.start();
       await bots.start();
@@ -148,6 +157,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger.info('tgpbx stopping');
       await web.close();
       await ami?.stop();
+      await calls.stop();
       await ari?.stop();
       await bots.stop();
       await db.destroy();

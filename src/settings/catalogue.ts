@@ -89,6 +89,16 @@ export const settingsCatalogue = [
     secret: false,
     input: 'number',
   }),
+  setting({
+    key: 'calls.ivr_hangup_is_missed',
+    label: 'Hang-ups in the IVR count as missed',
+    help: 'An inbound caller who hangs up in the voice menu, before any phone rang: "yes" reports it as missed for the number dialed; "no" only marks it "ended in IVR" in the history.',
+    schema: z.enum(['no', 'yes']),
+    defaultValue: 'no',
+    secret: false,
+    input: 'select',
+    options: ['no', 'yes'],
+  }),
 ] as const;
 
 export type SettingKey = (typeof settingsCatalogue)[number]['key'];

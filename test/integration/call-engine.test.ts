@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { AmiServer } from '../support/ami-server.js';
+import { AMI_FIXTURES } from '../support/ami-fixtures.js';
+import { startModule, waitForLight, type TestModule } from '../support/module.js';
+
+/** Polls the calls table (filled by another component) until it holds `n` rows. */
+async function callsStored(mod: TestModule, n: number): Promise<void> {
+  for (;;) {
+    const [row] = await mod.app.db('calls').count({ count: '*' });
+    if (Number(row?.count) >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('call engine in the running module, fed by the AMI emulator', () => {
+  let ami: AmiServer;
+  let mod: TestModule;
+
+  beforeEach(async () => {
+    ami = await AmiServer.start();
+    ami.setEndpoints([{ objectName: '101', contacts: '101/sip:101@127.0.0.1' }, { objectName: '102' }, { objectName: 'trunk' }]);
+    mod = await startModule({ TGPBX_AMI_URL: ami.url }, { callSettleMs: 0, amiBackoff: { initialMs: 10, maxMs: 50 } });
+    await waitForLight(mod.app.status, 'ami', 'green');
+  });
+  afterEach(async () => {
+    await mod.close();
+    await ami.stop();
+  });
+
+  it('stores the 20 calls of the burst with their legs, missed targets and 30 CDRs', async () => {
+    await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast', chunkSize: 1400 });
+    await callsStored(mod, 20);
+    const db = mod.app.db;
+    const byDisposition: { disposition: string; n: number }[] = await db('calls').select('disposition').count({ n: '*' }).groupBy('disposition').orderBy('disposition') as never;
+    assert.deepEqual(byDisposition.map((r) => [r.disposition, Number(r.n)]), [
+      ['answered', 9],
+      ['missed', 11],
+    ]);
+    const missed: { target: string; n: number }[] = await db('call_missed').select('target').count({ n: '*' }).groupBy('target').orderBy('target') as never;
+    assert.deepEqual(missed.map((r) => [r.target, Number(r.n)]), [
+      ['101', 11],
+      ['102', 5],
+    ]);
+    assert.equal(Number((await db('call_legs').count({ n: '*' }))[0]!.n), 30);
+    for (;;) {
+      const cdrs = Number((await db('cdr_records').count({ n: '*' }))[0]!.n);
+      if (cdrs === 30) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const cdr = await db('cdr_records').where({ linkedid: '1795332849.36' }).first();
+    assert.equal(cdr.disposition, 'ANSWERED');
+    assert.equal(cdr.billable_seconds, 3);
+  });
+
+  it('a replayed call (AMI reconnect) is stored once', async () => {
+    await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
+    await callsStored(mod, 1);
+    await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
+    await ami.replay(path.join(AMI_FIXTURES, 'answered-call.ami'), { timing: 'fast' });
+    await callsStored(mod, 2);
+    const rows = await mod.app.db('calls').select('linkedid', 'disposition').orderBy('id');
+    assert.deepEqual(rows.map((r) => [r.linkedid, r.disposition]), [
+      ['1795331344.0', 'missed'],
+      ['1795331357.2', 'answered'],
+    ]);
+  });
+
+  it('reads the PJSIP endpoints from Asterisk after login', async () => {
+    for (;;) {
+      const rows = await mod.app.calls.directory.endpoints();
+      if (rows.length === 3) {
+        assert.deepEqual(rows.map((r) => [r.endpoint, r.kind]), [
+          ['101', 'extension'],
+          ['102', 'extension'],
+          ['trunk', 'trunk'],
+        ]);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+
+  it('closes a call whose Hangup was lost while AMI was down, once Asterisk says its channels are gone', async () => {
+    // the first half of a missed call: the trunk rings 101, then the link drops
+    ami.onAction('CoreShowChannels', (action, conn) => {
+      const id = action.fields.actionid ?? '';
+      conn.send([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'Channels will follow']]);
+      conn.send([['Event', 'CoreShowChannelsComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', '0']]);
+      return undefined;
+    });
+    const { loadAmiEvents } = await import('../support/ami-fixtures.js');
+    const events = loadAmiEvents('missed-call.ami');
+    const half = events.slice(0, events.findIndex((e) => e.event === 'DialEnd'));
+    for (const e of half) ami.emitEvent(Object.entries(e.fields).map(([k, v]) => [k, v] as [string, string]));
+    while (mod.app.calls.tracker.active === 0) await new Promise((r) => setTimeout(r, 5)); // the half call arrived
+    const reconnected = ami.waitForLogins(2);
+    await ami.dropConnections();
+    await reconnected;
+    await callsStored(mod, 1);
+    const call = await mod.app.db('calls').first();
+    assert.equal(call.linkedid, '1795331344.0');
+    assert.equal(Boolean(call.partial), true);
+  });
+});
