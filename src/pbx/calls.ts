@@ -72,14 +72,13 @@ export class CallTracker extends EventEmitter {
 
   /** Feeds one AMI event. Events without a Linkedid (system events) are ignored. */
   handle(e: AmiEvent): void {
-    // DialBegin/DialEnd of an AMI Originate carry no Channel, hence no Linkedid: use the Dest side's.
-    const linkedid = e.fields.linkedid ?? e.fields.destlinkedid;
+    const linkedid = linkedidOf(e);
     if (!linkedid) return;
     if (this.ended.has(linkedid)) {
       this.opts.metrics.callEventsIgnored.inc({ reason: 'after_end' });
       return;
     }
-    if (!e.fields.uniqueid && !e.fields.destuniqueid) {
+    if (!UNIQUEID_KEYS.some((k) => e.fields[k])) {
       this.ignoreOnce('missing_field', e.event, `${e.event} without Uniqueid`);
       return;
     }
@@ -176,6 +175,19 @@ export class CallTracker extends EventEmitter {
     this.warned.add(key);
     this.opts.logger.warn({ reason }, `call tracker ignored an event: ${message} (logged once)`);
   }
+}
+
+/**
+ * Which call an event belongs to. Most events carry Linkedid; DialBegin/DialEnd of an AMI
+ * Originate carry no Channel and only DestLinkedid; transfer events name their sides
+ * (Transferer*, Transferee*, OrigTransferer*...).
+ */
+const LINKEDID_KEYS = ['linkedid', 'destlinkedid', 'transfererlinkedid', 'transfereelinkedid', 'origtransfererlinkedid', 'secondtransfererlinkedid', 'targetlinkedid'];
+const UNIQUEID_KEYS = ['uniqueid', 'destuniqueid', 'transfereruniqueid', 'transfereeuniqueid', 'origtransfereruniqueid', 'secondtransfereruniqueid', 'targetuniqueid'];
+
+function linkedidOf(e: AmiEvent): string | undefined {
+  for (const k of LINKEDID_KEYS) if (e.fields[k]) return e.fields[k];
+  return undefined;
 }
 
 /** The event's own time (AMI `Timestamp`, seconds with micros) or, without one, now. */
