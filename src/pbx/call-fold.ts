@@ -17,6 +17,29 @@ export interface ChannelState {
   firstExten: string;
   /** The queue the channel currently waits in. */
   queue: string | null;
+  /** Set (to the transferer's channel) on the channels of an attended transfer's consultation call. */
+  consultFor: string | null;
+}
+
+/** A Dial() the dialplan started on a channel, from its Newexten; targets that never got a DialBegin are still owed an outcome. */
+interface PendingDial {
+  at: number;
+  targets: { endpoint: string; dialString: string }[];
+  via: string;
+}
+
+/** The targets of a Dial() application's first argument: `PJSIP/101&PJSIP/102`, `PJSIP/+7999@trunk`. Local channels are hops, not targets. */
+export function dialTargets(appData: string): { endpoint: string; dialString: string }[] {
+  const first = appData.split(',')[0] ?? '';
+  return first
+    .split('&')
+    .map((part) => part.trim())
+    .filter((part) => part.includes('/') && !/^local\//i.test(part))
+    .map((part) => {
+      const resource = part.slice(part.indexOf('/') + 1);
+      const at = resource.lastIndexOf('@');
+      return { endpoint: at >= 0 ? resource.slice(at + 1) : resource, dialString: resource };
+    });
 }
 
 const DIAL_STATUS: Record<string, LegOutcome> = {
@@ -72,6 +95,7 @@ export class CallFold {
   lastEventAt: number;
   private episode = 0;
   private episodeAnswered = false;
+  private readonly pendingDials = new Map<string, PendingDial>();
 
   constructor(
     readonly linkedid: string,
@@ -140,9 +164,16 @@ export class CallFold {
         }
         return;
       }
+      case 'Newexten':
+        if (channel && (f.application ?? '').toLowerCase() === 'dial') {
+          this.pendingDials.set(channel.uniqueid, { at, targets: dialTargets(f.appdata ?? ''), via: f.exten ?? '' });
+        }
+        return;
       case 'VarSet':
         if (f.variable === 'QUEUESTATUS' && f.value === 'TIMEOUT') this.queueEnded(undefined, 'timeout', at);
         if (f.variable === 'VMSTATUS' && f.value === 'SUCCESS') this.voicemailLeft = true;
+        if (f.variable === 'ATTENDEDTRANSFER' && channel && f.value) channel.consultFor = f.value;
+        if (f.variable === 'DIALSTATUS' && channel && f.value) this.dialFinished(channel, f.value, at);
         return;
       case 'BlindTransfer':
         return this.transferred('blind', f.transfererchannel, f.extension ?? null, f.result ?? '', at);
@@ -171,6 +202,7 @@ export class CallFold {
         callerName: '',
         firstExten: f.exten ?? '',
         queue: null,
+        consultFor: null,
       };
       this.channels.set(uniqueid, c);
     }
@@ -194,6 +226,8 @@ export class CallFold {
       this.episodeAnswered = false;
     }
     const source = f.uniqueid ? this.channels.get(f.uniqueid) : undefined;
+    const pending = f.uniqueid ? this.pendingDials.get(f.uniqueid) : undefined;
+    if (pending) pending.targets = pending.targets.filter((t) => t.endpoint !== parsed.endpoint);
     this.legs.set(dest, {
       uniqueid: dest,
       channel: f.destchannel,
@@ -203,6 +237,7 @@ export class CallFold {
       queue: source?.queue ?? null,
       via: f.channel ? (f.exten ?? null) : null,
       episode: this.episode,
+      consult: Boolean(source?.consultFor),
       startedAt: at,
       answeredAt: null,
       endedAt: null,
@@ -210,6 +245,42 @@ export class CallFold {
       pickedUpBy: null,
       hangupCause: null,
     });
+  }
+
+  /**
+   * Dial() ended on `channel`. A target that never got a channel (an unregistered phone:
+   * Asterisk creates no channel, so no DialBegin) is known only from the Dial's arguments
+   * and DIALSTATUS=CHANUNAVAIL: record it as an unavailable leg.
+   */
+  private dialFinished(channel: ChannelState, status: string, at: number): void {
+    const pending = this.pendingDials.get(channel.uniqueid);
+    this.pendingDials.delete(channel.uniqueid);
+    if (!pending || (status !== 'CHANUNAVAIL' && status !== 'CONGESTION')) return;
+    for (const target of pending.targets) {
+      if (this.episodeAnswered) {
+        this.episode++;
+        this.episodeAnswered = false;
+      }
+      const uniqueid = `${channel.uniqueid}:unavailable:${target.endpoint}`;
+      if (this.legs.has(uniqueid)) continue;
+      this.legs.set(uniqueid, {
+        uniqueid,
+        channel: '',
+        endpoint: target.endpoint,
+        kind: this.classify(target.endpoint),
+        dialString: target.dialString,
+        queue: channel.queue,
+        via: pending.via || null,
+        episode: this.episode,
+        consult: Boolean(channel.consultFor),
+        startedAt: pending.at,
+        answeredAt: null,
+        endedAt: at,
+        outcome: 'unavailable',
+        pickedUpBy: null,
+        hangupCause: null,
+      });
+    }
   }
 
   private dialEnd(e: AmiEvent, at: number): void {

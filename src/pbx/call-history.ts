@@ -41,7 +41,8 @@ export interface CallQuery {
   groupId?: number;
   disposition?: string;
   limit?: number;
-  beforeId?: number;
+  /** Paging: only calls that started before this one (`<started_at>_<id>` of the last row shown). */
+  before?: string;
 }
 
 /**
@@ -99,11 +100,18 @@ export class CallHistory {
 
   /** Calls matching the filters, newest first (at most `limit`, default 50). */
   async list(q: CallQuery = {}): Promise<CallRow[]> {
-    const query = this.db('calls as c').select('c.*').orderBy('c.id', 'desc').limit(Math.min(q.limit ?? 50, 500));
+    const query = this.db('calls as c')
+      .select('c.*')
+      .orderBy([{ column: 'c.started_at', order: 'desc' }, { column: 'c.id', order: 'desc' }])
+      .limit(Math.min(q.limit ?? 50, 500));
     if (q.from !== undefined) query.where('c.started_at', '>=', q.from);
     if (q.to !== undefined) query.where('c.started_at', '<', q.to);
     if (q.disposition) query.where('c.disposition', q.disposition);
-    if (q.beforeId) query.where('c.id', '<', q.beforeId);
+    const cursor = /^(\d+)_(\d+)$/.exec(q.before ?? '');
+    if (cursor) {
+      const [startedAt, id] = [Number(cursor[1]), Number(cursor[2])];
+      query.where((w) => w.where('c.started_at', '<', startedAt).orWhere((x) => x.where('c.started_at', startedAt).andWhere('c.id', '<', id)));
+    }
     if (q.extension) {
       const ext = q.extension;
       query.where((w) =>
@@ -155,6 +163,7 @@ function legRow(callId: number, l: CallLeg) {
     queue: l.queue,
     via: l.via,
     episode: l.episode,
+    consult: l.consult,
     started_at: l.startedAt,
     answered_at: l.answeredAt,
     ended_at: l.endedAt,

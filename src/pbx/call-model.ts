@@ -36,6 +36,8 @@ export interface CallLeg {
   via: string | null;
   /** 0 for the first ringing of the call, 1 after the call was answered and transferred, ... */
   episode: number;
+  /** The consultation call of an attended transfer (the transferer asking the target first): never "missed" for the caller. */
+  consult: boolean;
   startedAt: number;
   answeredAt: number | null;
   endedAt: number | null;

@@ -89,8 +89,9 @@ function missedTargets(fold: CallFold, legs: CallLeg[], endedAt: number): Missed
   const answeredEpisodes = new Set(legs.filter((l) => l.outcome === 'answered').map((l) => l.episode));
   const byExtension = new Map<string, MissedTarget>();
   for (const leg of legs) {
-    if (leg.kind !== 'extension' || answeredEpisodes.has(leg.episode)) continue;
-    const reason = MISSED_BY_OUTCOME[leg.outcome];
+    if (leg.kind !== 'extension' || leg.consult || answeredEpisodes.has(leg.episode)) continue;
+    // A queue member who was ringing when the caller gave up: the caller abandoned the queue.
+    const reason = leg.queue && leg.outcome === 'cancelled' ? 'abandoned' : MISSED_BY_OUTCOME[leg.outcome];
     if (!reason) continue;
     const rang = seconds((leg.endedAt ?? endedAt) - leg.startedAt);
     const seen = byExtension.get(leg.endpoint);

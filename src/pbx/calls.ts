@@ -38,6 +38,8 @@ interface Tracked {
 export class CallTracker extends EventEmitter {
   private readonly calls = new Map<string, Tracked>();
   private readonly ended = new Map<string, number>();
+  /** Which calls each channel took part in: a channel can move between calls (call pickup). */
+  private readonly channelCalls = new Map<string, Set<string>>();
   private readonly warned = new Set<string>();
   private readonly clock: Clock;
   private readonly settleMs: number;
@@ -72,7 +74,8 @@ export class CallTracker extends EventEmitter {
 
   /** Feeds one AMI event. Events without a Linkedid (system events) are ignored. */
   handle(e: AmiEvent): void {
-    const linkedid = linkedidOf(e);
+    // A Pickup is reported on the picking phone's own call; it belongs to the call picked up.
+    const linkedid = e.event === 'Pickup' ? (e.fields.targetlinkedid ?? linkedidOf(e)) : linkedidOf(e);
     if (!linkedid) return;
     if (this.ended.has(linkedid)) {
       this.opts.metrics.callEventsIgnored.inc({ reason: 'after_end' });
@@ -91,8 +94,37 @@ export class CallTracker extends EventEmitter {
       if (tracked.fold.partial) this.opts.logger.debug({ linkedid, event: e.event }, 'call seen from the middle (started before tgpbx connected)');
     }
     tracked.receivedAt = this.clock.now();
+    const known = tracked.fold.channels.size;
     tracked.fold.apply(e, at);
+    if (tracked.fold.channels.size > known) this.noteChannels(linkedid, tracked, known);
     this.settleIfDone(linkedid, tracked);
+    if (e.event === 'Hangup' && e.fields.uniqueid) this.hangupElsewhere(e, at, linkedid);
+  }
+
+  /** Remembers the channels a call just learned of. */
+  private noteChannels(linkedid: string, tracked: Tracked, from: number): void {
+    let i = 0;
+    for (const uniqueid of tracked.fold.channels.keys()) {
+      if (i++ < from) continue;
+      let calls = this.channelCalls.get(uniqueid);
+      if (!calls) this.channelCalls.set(uniqueid, (calls = new Set()));
+      calls.add(linkedid);
+    }
+  }
+
+  /**
+   * A channel that moved to another call (a phone that picked up a call with *8 joins the
+   * caller's call) hangs up under its new Linkedid: its first call must learn it too, or
+   * it would wait for that Hangup forever.
+   */
+  private hangupElsewhere(e: AmiEvent, at: number, linkedid: string): void {
+    for (const other of this.channelCalls.get(e.fields.uniqueid!) ?? []) {
+      if (other === linkedid) continue;
+      const tracked = this.calls.get(other);
+      if (!tracked) continue;
+      tracked.fold.apply(e, at);
+      this.settleIfDone(other, tracked);
+    }
   }
 
   /**
@@ -130,6 +162,11 @@ export class CallTracker extends EventEmitter {
     this.opts.metrics.callsActive.set(this.calls.size);
     this.remember(linkedid);
     const fold = tracked.fold;
+    for (const uniqueid of fold.channels.keys()) {
+      const calls = this.channelCalls.get(uniqueid);
+      calls?.delete(linkedid);
+      if (calls?.size === 0) this.channelCalls.delete(uniqueid);
+    }
     const endedAt = Math.max(fold.lastEventAt, ...[...fold.channels.values()].map((c) => c.hungUpAt ?? 0));
     let call: Call;
     try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AMI_FIXTURES } from '../support/ami-fixtures.js';
+import { AMI_FIXTURES, AMI_SYNTHETIC } from '../support/ami-fixtures.js';
 import { missedSummary, replayCalls } from '../support/call-replay.js';
 
 /** Recordings of a real Asterisk 20 and the verdict each .md file gives. */
@@ -109,5 +109,63 @@ describe('call tracker on the recordings of a real Asterisk 20', () => {
       const count = (ext: string) => calls.filter((c) => c.missed.some((m) => m.target === ext)).length;
       assert.deepEqual([count('101'), count('102')], [11, 5]);
     });
+  });
+});
+
+/** Streams written from the AMI documentation for what the recordings lack (see test/fixtures/ami-synthetic/README.md). */
+const SYNTHETIC: { file: string; disposition: string; answeredBy: string | null; missed: string[]; check?: (call: import('../../src/pbx/call-model.js').Call) => void }[] = [
+  {
+    file: 'blind-transfer-unanswered.ami',
+    disposition: 'missed',
+    answeredBy: '101',
+    missed: ['extension:102:no_answer'],
+    check: (c) => {
+      assert.equal(c.caller.number, '+79990001122');
+      assert.deepEqual(c.transfers.map((t) => [t.kind, t.by, t.to]), [['blind', '101', '102']]);
+    },
+  },
+  { file: 'attended-transfer-answered.ami', disposition: 'answered', answeredBy: '102', missed: [], check: (c) => assert.equal(c.transfers[0]?.kind, 'attended') },
+  {
+    file: 'attended-transfer-target-noanswer.ami',
+    disposition: 'answered',
+    answeredBy: '101',
+    missed: [],
+    check: (c) => assert.deepEqual(c.legs.filter((l) => l.consult).map((l) => [l.endpoint, l.outcome]), [['102', 'no_answer']]),
+  },
+  { file: 'pickup.ami', disposition: 'answered', answeredBy: '102', missed: [], check: (c) => assert.equal(c.legs[0]!.pickedUpBy, '102') },
+  { file: 'voicemail.ami', disposition: 'missed', answeredBy: null, missed: ['extension:101:no_answer'], check: (c) => assert.equal(c.voicemailLeft, true) },
+  { file: 'ivr-hangup.ami', disposition: 'ended_in_ivr', answeredBy: null, missed: [] },
+  { file: 'unavailable.ami', disposition: 'missed', answeredBy: null, missed: ['extension:103:unavailable'] },
+  { file: 'ringgroup-busy-noanswer.ami', disposition: 'missed', answeredBy: null, missed: ['extension:101:busy', 'extension:102:no_answer'] },
+  {
+    file: 'queue-abandon.ami',
+    disposition: 'missed',
+    answeredBy: null,
+    missed: ['extension:101:abandoned', 'extension:102:abandoned', 'queue:support:abandoned'],
+    check: (c) => assert.equal(c.missed.find((m) => m.kind === 'queue')!.ringSeconds, 6),
+  },
+  { file: 'duplicate-events.ami', disposition: 'missed', answeredBy: null, missed: ['extension:101:no_answer'] },
+];
+
+describe('call tracker on streams written from the AMI documentation', () => {
+  for (const expected of SYNTHETIC) {
+    it(`${expected.file}: ${expected.disposition}${expected.missed.length ? ' for ' + expected.missed.join(', ') : ''}`, () => {
+      const calls = replayCalls(path.join(AMI_SYNTHETIC, expected.file));
+      const call = calls.find((c) => c.direction === 'inbound');
+      assert.ok(call, 'the inbound call was reported');
+      assert.equal(calls.filter((c) => c.linkedid === call.linkedid).length, 1, 'exactly once');
+      assert.equal(call.disposition, expected.disposition);
+      assert.equal(call.answeredBy, expected.answeredBy);
+      assert.deepEqual(missedSummary(call), expected.missed);
+      expected.check?.(call);
+    });
+  }
+
+  it('the phone that picked up with *8 closes its own call too, nothing is left waiting', () => {
+    const calls = replayCalls(path.join(AMI_SYNTHETIC, 'pickup.ami'));
+    assert.deepEqual(calls.map((c) => [c.direction, c.caller.number, c.disposition]).sort(), [
+      ['inbound', '+79990001122', 'answered'],
+      ['internal', '102', 'answered'],
+    ]);
   });
 });

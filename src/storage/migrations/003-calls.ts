@@ -40,6 +40,7 @@ export const calls: Migration = {
       t.string('queue', 64);
       t.string('via', 64);
       t.integer('episode').notNullable();
+      t.boolean('consult').notNullable().defaultTo(false);
       t.bigInteger('started_at').notNullable();
       t.bigInteger('answered_at');
       t.bigInteger('ended_at');
