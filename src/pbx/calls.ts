@@ -181,7 +181,9 @@ export class CallTracker extends EventEmitter {
 
   private remember(linkedid: string): void {
     const now = this.clock.now();
-    this.ended.set(linkedid, now);
+    // A copy: the id is a slice of the socket chunk it came in, and would keep that chunk alive for an hour.
+    this.ended.set(Buffer.from(linkedid, 'utf8').toString('utf8'), now);
+    if (this.ended.size > MAX_REMEMBERED) this.ended.delete(this.ended.keys().next().value!);
     if (this.ended.size > 1000) {
       for (const [id, at] of this.ended) {
         if (now - at < this.rememberEndedMs) break; // insertion order = age order
@@ -213,6 +215,9 @@ export class CallTracker extends EventEmitter {
     this.opts.logger.warn({ reason }, `call tracker ignored an event: ${message} (logged once)`);
   }
 }
+
+/** At most this many finished calls are remembered for ignoring replays (about 2 MB). */
+const MAX_REMEMBERED = 50_000;
 
 /**
  * Which call an event belongs to. Most events carry Linkedid; DialBegin/DialEnd of an AMI
