@@ -45,9 +45,10 @@ export class CallEngine {
       clock: opts.clock,
       settleMs: opts.settleMs,
     });
-    this.tracker.on('call.ended', (call: Call) =>
-      this.track(this.history.record(call), (err) => opts.logger.error({ linkedid: call.linkedid, err: err.message }, 'could not store a call')),
-    );
+    this.tracker.on('call.ended', (call: Call) => {
+      this.track(this.history.record(call), (err) => opts.logger.error({ linkedid: call.linkedid, err: err.message }, 'could not store a call'));
+      this.track(this.directory.learnNames(call.legs.filter((l) => l.kind === 'extension')), (err) => opts.logger.warn({ err: err.message }, 'could not learn extension names'));
+    });
   }
 
   /** Loads the directory and starts listening to AMI. */
@@ -76,12 +77,16 @@ export class CallEngine {
     } catch (err) {
       this.opts.logger.debug({ err: (err as Error).message }, 'CoreShowChannels failed; calls in progress are not reconciled');
     }
-    try {
-      const { events } = await ami.listAction({ action: 'PJSIPShowEndpoints' });
-      const added = await this.directory.importFromAsterisk(events.map((e) => e.fields.objectname ?? ''));
-      if (added) this.opts.logger.info({ added }, 'new PJSIP endpoints read from Asterisk');
-    } catch (err) {
-      this.opts.logger.debug({ err: (err as Error).message }, 'PJSIPShowEndpoints failed; endpoints not refreshed');
+    // PJSIP first; chan_sip PBXs answer SIPpeers instead.
+    for (const action of ['PJSIPShowEndpoints', 'SIPpeers']) {
+      try {
+        const { events } = await ami.listAction({ action });
+        const added = await this.directory.importFromAsterisk(events.map((e) => e.fields.objectname ?? ''));
+        if (added) this.opts.logger.info({ added, action }, 'new endpoints read from Asterisk');
+        return;
+      } catch (err) {
+        this.opts.logger.debug({ err: (err as Error).message, action }, 'could not list endpoints');
+      }
     }
   }
 

@@ -28,6 +28,8 @@ export interface CallLeg {
   /** The endpoint (extension or trunk name) behind the channel, e.g. `101`. */
   endpoint: string;
   kind: 'extension' | 'trunk';
+  /** The name the phone's caller ID carries (e.g. `Ext 101`), if any. */
+  name: string;
   /** What the dialplan dialed (`DialString`). */
   dialString: string;
   /** The queue that rang this member, if any. */

@@ -66,6 +66,17 @@ export class PbxDirectory {
     return fresh.length;
   }
 
+  /**
+   * Learns extension names from the caller ID their phones send (`Ext 101`): only for
+   * extensions read from Asterisk that have no name yet; the admin's names stay.
+   */
+  async learnNames(named: { endpoint: string; name: string }[]): Promise<void> {
+    for (const { endpoint, name } of named) {
+      if (!name || name === endpoint || !this.extensions.has(endpoint)) continue;
+      await this.db('pbx_endpoints').where({ endpoint, source: 'asterisk', name: '' }).update({ name: name.slice(0, 128), updated_at: this.now() });
+    }
+  }
+
   /** The admin sets an endpoint's kind and name (adding it if Asterisk did not report it). */
   async saveEndpoint(endpoint: string, kind: 'extension' | 'trunk', name: string): Promise<void> {
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(endpoint)) throw new DirectoryError('An endpoint is 1-64 letters, digits, dots, dashes or underscores.');

@@ -53,6 +53,21 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
     assert.equal(cdr.billable_seconds, 3);
   });
 
+  it("learns extension names from the phones' caller ID, never overriding the admin's", async () => {
+    while ((await mod.app.calls.directory.endpoints()).length < 3) await new Promise((r) => setTimeout(r, 10));
+    await mod.app.calls.directory.saveEndpoint('102', 'extension', 'Sales desk');
+    await ami.replay(path.join(AMI_FIXTURES, 'ringgroup-missed.ami'), { timing: 'fast' });
+    await callsStored(mod, 1);
+    for (;;) {
+      const names = Object.fromEntries((await mod.app.calls.directory.endpoints()).map((e) => [e.endpoint, e.name]));
+      if (names['101']) {
+        assert.deepEqual(names, { '101': 'Ext 101', '102': 'Sales desk', trunk: '' });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+
   it('a replayed call (AMI reconnect) is stored once', async () => {
     await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
     await callsStored(mod, 1);
