@@ -8,6 +8,7 @@ import { SecretScrubber } from './log/secret-scrubber.js';
 import { AmiClient } from './pbx/ami.js';
 import { AriLink } from './pbx/ari.js';
 import { CallEngine } from './pbx/call-engine.js';
+import { DialplanHooks, type DialplanHooksOptions } from './pbx/dialplan-hooks.js';
 import type { Clock } from './pbx/clock.js';
 import { SettingsStore } from './settings/settings-store.js';
 import { checkHealth } from './status/health.js';
@@ -20,6 +21,8 @@ import { RecipientStore } from './telegram/recipients.js';
 import type { BotDefinition } from './telegram/telegram-bot.js';
 import { AdminAuth } from './web/admin-auth.js';
 import { createWebServer, newCookieSecret } from './web/server.js';
+import { callHistoryRoutes } from './web/call-history-routes.js';
+import { directoryRoutes } from './web/directory-routes.js';
 
 /** The running module, as tests and main.ts see it. */
 export interface App {
@@ -33,6 +36,8 @@ export interface App {
   bots: BotRegistry;
   ami: AmiClient | null;
   calls: CallEngine;
+  /** FastAGI server and handlers, route guard, Telegram channel records, generated dialplan. */
+  dialplanHooks: DialplanHooks;
   web: FastifyInstance;
   /** The address the web server listens on (after start). */
   url: string;
@@ -50,6 +55,8 @@ export interface AppOptions {
   /** Time for the call tracker's settle and idle timers (fake time in tests). */
   clock?: Clock;
   callSettleMs?: number;
+  /** Timings of the FastAGI hooks (short in tests). */
+  dialplanHooks?: DialplanHooksOptions;
 }
 
 const COOKIE_SECRET_KEY = 'web.cookie_secret';
@@ -112,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
   const calls = new CallEngine({ db, ami, settings, logger, metrics, clock: options.clock, settleMs: options.callSettleMs });
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
+  const dialplanHooks = new DialplanHooks({ config, db, settings, ami, logger, status, metrics }, options.dialplanHooks);
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
 
   let stopping = false;
@@ -126,6 +134,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     health,
     adminToken: config.adminToken,
     cookieSecret: settings.getInternal(COOKIE_SECRET_KEY)!,
+    dialplan: dialplanHooks.web,
+    features: [
+      { prefix: '', plugin: (web) => callHistoryRoutes(web, { history: calls.history, directory: calls.directory, settings, adminToken: config.adminToken }) },
+      { prefix: '', plugin: (web) => directoryRoutes(web, { directory: calls.directory, adminToken: config.adminToken }) },
+    ],
   });
 
   const app: App = {
@@ -139,6 +152,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bots,
     ami,
     calls,
+    dialplanHooks,
     web,
     url: '',
     async start() {
@@ -146,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const address = web.server.address() as AddressInfo;
       app.url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
       await calls.start();
+      await dialplanHooks.start();
       ami?.start();
       ari?.start();
       await bots.start();
@@ -156,6 +171,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stopping = true;
       logger.info('tgpbx stopping');
       await web.close();
+      await dialplanHooks.stop();
       await ami?.stop();
       await calls.stop();
       await ari?.stop();

@@ -14,6 +14,10 @@ export interface Config {
   botApiRoot: string;
   databaseUrl: string | null;
   fastAgiPort: number;
+  /** Where the FastAGI server listens (127.0.0.1: only the PBX on this host may call the hooks). */
+  fastAgiHost: string;
+  /** The generated Asterisk include, `extensions_tgpbx.conf` (default: in the data directory). */
+  dialplanPath: string;
   adminToken: string | null;
   logLevel: LogLevel;
 }
@@ -96,6 +100,11 @@ const schema = z.object({
     .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL, or empty for the embedded SQLite database')
     .transform((v) => (v === '' ? null : v)),
   TGPBX_FASTAGI_PORT: port().default(4573),
+  TGPBX_FASTAGI_HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+  TGPBX_DIALPLAN_PATH: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || !v.endsWith('/'), 'must name a file (e.g. /etc/asterisk/extensions_tgpbx.conf), not a folder'),
   TGPBX_ADMIN_TOKEN: z
     .string()
     .default('')
@@ -129,6 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     botApiRoot: v.TGPBX_BOT_API_ROOT,
     databaseUrl: v.TGPBX_DATABASE_URL,
     fastAgiPort: v.TGPBX_FASTAGI_PORT,
+    fastAgiHost: v.TGPBX_FASTAGI_HOST,
+    dialplanPath: v.TGPBX_DIALPLAN_PATH
+      ? path.resolve(cwd, v.TGPBX_DIALPLAN_PATH)
+      : path.join(path.resolve(cwd, v.TGPBX_DATA_DIR), 'extensions_tgpbx.conf'),
     adminToken: v.TGPBX_ADMIN_TOKEN,
     logLevel: v.TGPBX_LOG_LEVEL,
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTelegramLines } from '../pbx/telegram-lines.js';
 
 /** One setting an admin can edit: how it is validated, shown and whether it is a secret. */
 export interface SettingDefinition<T = unknown> {
@@ -19,6 +20,14 @@ function setting<T>(def: SettingDefinition<T>): SettingDefinition<T> {
 }
 
 const timeZones = Intl.supportedValuesOf('timeZone');
+
+/** An Asterisk context name: letters, digits, '-' and '_' (nothing that could break the generated dialplan). */
+function contextName() {
+  return z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,79}$/, 'must be an Asterisk context name (letters, digits, - and _)');
+}
 
 /** The settings of the foundation; features add theirs to this list. */
 export const settingsCatalogue = [
@@ -98,6 +107,48 @@ export const settingsCatalogue = [
     secret: false,
     input: 'select',
     options: ['no', 'yes'],
+  }),
+  setting({
+    key: 'dialplan.telegram_lines',
+    label: 'Telegram lines (until the provider pages arrive)',
+    help: 'The Telegram numbers the gateway offers as SIP lines, as <id>:<phone>, e.g. "1:+79990001122, 2:+79990002233". Line <id> is the provider 127.0.0.1:<30000+id> in the generated dialplan. Empty: no line yet.',
+    schema: z
+      .string()
+      .trim()
+      .superRefine((v, ctx) => {
+        const { problems } = parseTelegramLines(v);
+        if (problems.length) ctx.addIssue({ code: 'custom', message: problems.join('; ') });
+      }),
+    defaultValue: '',
+    secret: false,
+    input: 'text',
+  }),
+  setting({
+    key: 'dialplan.incoming_context',
+    label: 'Incoming routing context',
+    help: 'Where calls from the Telegram lines continue after the caller-ID hook: the context of the PBX\'s incoming routes (plain Asterisk often from-trunk or from-pstn).',
+    schema: contextName(),
+    defaultValue: 'from-trunk',
+    secret: false,
+    input: 'text',
+  }),
+  setting({
+    key: 'dialplan.internal_context',
+    label: 'Internal context',
+    help: 'Where a call-back first rings the agent, extension or queue (plain Asterisk often from-internal).',
+    schema: contextName(),
+    defaultValue: 'from-internal',
+    secret: false,
+    input: 'text',
+  }),
+  setting({
+    key: 'dialplan.outgoing_context',
+    label: 'Outgoing routing context',
+    help: 'Through which context call-backs and campaigns dial customers: the one holding the PBX\'s outbound routes.',
+    schema: contextName(),
+    defaultValue: 'from-internal',
+    secret: false,
+    input: 'text',
   }),
 ] as const;
 

@@ -24,6 +24,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly outboxPending = new Gauge({ name: 'tgpbx_outbox_pending', help: 'Messages waiting in the outbox', registers: [this.registry] });
+  readonly fastAgiSessions = new Counter({
+    name: 'tgpbx_fastagi_sessions_total',
+    help: 'FastAGI conversations by handler and outcome (ok, hangup, timeout, protocol, closed, command, unknown-handler, error)',
+    labelNames: ['handler', 'outcome'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tgpbx_' });

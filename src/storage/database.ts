@@ -9,12 +9,13 @@ export type Database = Knex;
 /**
  * Opens tgpbx's database: the embedded SQLite file `<dataDir>/tgpbx.sqlite` by default
  * (WAL journal, foreign keys on, busy timeout), or PostgreSQL when a URL is given.
- * Runs pending migrations before returning.
+ * Runs pending migrations before returning (unless `migrate` is false).
  */
-export async function openDatabase(opts: { dataDir: string; databaseUrl: string | null }): Promise<Database> {
+export async function openDatabase(opts: { dataDir: string; databaseUrl: string | null; migrate?: boolean }): Promise<Database> {
   const db = opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(opts.dataDir);
   try {
-    await migrate(db);
+    // The AGI scripts open the daemon's database without migrating (the daemon owns the schema).
+    if (opts.migrate !== false) await migrate(db);
   } catch (err) {
     await db.destroy();
     throw err;

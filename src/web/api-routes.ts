@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { SettingsValidationError, type SettingsStore } from '../settings/settings-store.js';
 import type { HealthReport } from '../status/health.js';
-import { sameToken } from './admin-auth.js';
+import { requireAdminToken } from './api-auth.js';
 
 interface ApiDeps {
   settings: SettingsStore;
@@ -14,14 +14,7 @@ interface ApiDeps {
  * `Authorization: Bearer <TGPBX_ADMIN_TOKEN>`; with no token configured the API is off.
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  app.addHook('onRequest', async (req, reply) => {
-    if (!deps.adminToken) return reply.code(503).send({ error: 'the REST API is off: set TGPBX_ADMIN_TOKEN to switch it on' });
-    const header = req.headers.authorization ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!presented || !sameToken(presented, deps.adminToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
-    }
-  });
+  app.addHook('onRequest', requireAdminToken(deps.adminToken));
 
   app.get('/status', async () => deps.health());
 

@@ -3,11 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /** The sidebar: built pages link, features still to come are listed greyed out. */
 export const NAVIGATION = [
   { href: '/status', label: 'Status', ready: true },
+  { href: '/calls', label: 'Calls', ready: true },
   { href: '/missed-calls', label: 'Missed calls', ready: false },
   { href: '/reports', label: 'Reports', ready: false },
   { href: '/support-lines', label: 'Support lines', ready: false },
   { href: '/campaigns', label: 'Campaigns', ready: false },
   { href: '/provider', label: 'Telegram provider', ready: false },
+  { href: '/directory', label: 'Extensions & groups', ready: true },
+  { href: '/dialplan', label: 'Dialplan', ready: true },
   { href: '/settings', label: 'Settings', ready: true },
 ];
 

@@ -21,6 +21,8 @@ import { apiRoutes } from './api-routes.js';
 import { statusRoutes } from './status-routes.js';
 import { NAVIGATION, unsignedCookie } from './page.js';
 import { settingsRoutes } from './settings-routes.js';
+import { dialplanApiRoutes } from './dialplan-api-routes.js';
+import { dialplanRoutes, type DialplanDeps } from './dialplan-routes.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -39,6 +41,8 @@ export interface WebDeps {
   /** Set the Secure flag on cookies (when the PBX serves tgpbx over HTTPS). */
   secureCookies?: boolean;
   features?: { prefix: string; plugin: FastifyPluginAsync }[];
+  /** The dialplan hooks (Dialplan page, GET /api/v1/dialplan). */
+  dialplan?: DialplanDeps;
 }
 
 declare module 'fastify' {
@@ -104,6 +108,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(statusRoutes, deps);
   await app.register(settingsRoutes, { settings: deps.settings });
   await app.register(apiRoutes, { prefix: '/api/v1', ...deps });
+  if (deps.dialplan) await app.register(dialplanRoutes, deps.dialplan).register(dialplanApiRoutes, { prefix: '/api/v1', adminToken: deps.adminToken, ...deps.dialplan });
   for (const feature of deps.features ?? []) await app.register(feature.plugin, { prefix: feature.prefix });
   return app;
 }

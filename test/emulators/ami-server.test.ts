@@ -226,6 +226,16 @@ describe('AMI emulator', () => {
     assert.equal(getField(missing, 'Message'), 'Missing action in request');
   });
 
+  it('answers Reload like manager.c: a loaded module is reloaded, an unknown one is an error', async () => {
+    const c = await loggedIn();
+    const ok = await c.action({ Action: 'Reload', ActionID: 'r1', Module: 'pbx_config' });
+    assert.deepEqual(ok.pairs, [['Response', 'Success'], ['ActionID', 'r1'], ['Message', 'Module Reloaded']]);
+    const all = await c.action({ Action: 'Reload', ActionID: 'r2' });
+    assert.equal(getField(all, 'Response'), 'Success');
+    const unknown = await c.action({ Action: 'Reload', ActionID: 'r3', Module: 'no_such_module' });
+    assert.deepEqual(unknown.pairs, [['Response', 'Error'], ['ActionID', 'r3'], ['Message', 'No such module']]);
+  });
+
   it('honours Events: off at Login and the Events action later', async () => {
     const c = await loggedIn({ Events: 'off' });
     server.emitEvent({ Event: 'UserEvent', Privilege: 'user,all', UserEvent: 'while-off' });

@@ -42,7 +42,7 @@ describe('the tgpbx process', function () {
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`starts without Asterisk, serves /health, and on ${signal} stops cleanly with exit code 0`, async () => {
-      const p = startProcess({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_AMI_URL: 'ami://tgpbx:secret-secret@127.0.0.1:9', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9' });
+      const p = startProcess({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_AMI_URL: 'ami://tgpbx:secret-secret@127.0.0.1:9', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9' });
       const url = await p.started;
       const health = await fetch(url + '/health');
       assert.equal(health.status, 200);

@@ -1,7 +1,7 @@
 /**
  * A protocol-faithful Asterisk Manager Interface (AMI) emulator for tests: a real TCP server on
  * 127.0.0.1 that speaks like Asterisk 20's main/manager.c (banner, Login, Logoff, Ping, Events,
- * Challenge/MD5, Originate + OriginateResponse, PJSIPShowEndpoints) and can replay recorded streams.
+ * Challenge/MD5, Originate + OriginateResponse, PJSIPShowEndpoints, Reload) and can replay recorded streams.
  *
  * Wording and ordering follow Asterisk: every response starts with `Response:` then `ActionID:`
  * (only when the action had one); unauthenticated actions other than Login/Logoff/Challenge get
@@ -89,6 +89,9 @@ export interface ReplayOptions {
   /** How to wait between frames in timed modes (default setTimeout); inject one to keep tests clock-free. */
   sleep?: (ms: number) => Promise<void>;
 }
+
+/** Modules the emulated Asterisk has loaded, for `Reload` with a `Module:` header. */
+const LOADED_MODULES = new Set(['pbx_config', 'chan_pjsip', 'res_pjsip', 'res_agi', 'manager', 'cdr', 'cdr_manager', 'app_queue', 'features', 'res_musiconhold']);
 
 /** Event classes Asterisk knows (manager.conf read/write and the `Events`/`EventMask` values). */
 const EVENT_CLASSES = new Set(['system', 'call', 'log', 'verbose', 'command', 'agent', 'user', 'config', 'dtmf',
@@ -444,6 +447,12 @@ export class AmiServer {
       };
       case 'originate': return (a, c) => this.originate(a, c);
       case 'pjsipshowendpoints': return (a, c) => this.showEndpoints(a, c);
+      case 'reload': return (a) => {
+        // manager.c action_reload: ast_module_reload(Module or everything), then an ack or an error.
+        const module = (getField(a, 'Module') ?? '').trim();
+        if (module !== '' && !LOADED_MODULES.has(module.replace(/\.so$/, ''))) return [['Response', 'Error'], ['Message', 'No such module']];
+        return [['Response', 'Success'], ['Message', 'Module Reloaded']];
+      };
       default: return undefined;
     }
   }

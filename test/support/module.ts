@@ -36,7 +36,8 @@ export async function startModule(env: Record<string, string> = {}, opts: AppOpt
   const dataDir = opts.dataDir ?? tempDataDir();
   const logs = new LogCapture();
   // Bot API root defaults to a closed local port: tests never reach out to api.telegram.org.
-  const config = loadConfig({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_LOG_LEVEL: 'debug', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9', ...env });
+  // HTTP and FastAGI listen on free ports.
+  const config = loadConfig({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_LOG_LEVEL: 'debug', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9', ...env });
   const app = await createApp(config, { logSink: logs, ...opts });
   if (opts.start !== false) await app.start();
   return {

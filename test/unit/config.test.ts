@@ -15,6 +15,17 @@ describe('configuration from the environment', () => {
     assert.equal(c.logLevel, 'info');
   });
 
+  it('places the FastAGI server on 127.0.0.1 and the dialplan include in the data directory unless told otherwise', () => {
+    const d = loadConfig({}, '/srv/tgpbx');
+    assert.equal(d.fastAgiHost, '127.0.0.1');
+    assert.equal(d.dialplanPath, '/srv/tgpbx/db/extensions_tgpbx.conf');
+    assert.equal(loadConfig({ TGPBX_DATA_DIR: '/var/tgpbx' }, '/srv/tgpbx').dialplanPath, '/var/tgpbx/extensions_tgpbx.conf');
+    const c = loadConfig({ TGPBX_FASTAGI_HOST: '0.0.0.0', TGPBX_FASTAGI_PORT: '4600', TGPBX_DIALPLAN_PATH: 'asterisk/extensions_tgpbx.conf' }, '/srv/tgpbx');
+    assert.deepEqual([c.fastAgiHost, c.fastAgiPort, c.dialplanPath], ['0.0.0.0', 4600, '/srv/tgpbx/asterisk/extensions_tgpbx.conf']);
+    const err = catchError(() => loadConfig({ TGPBX_DIALPLAN_PATH: '/etc/asterisk/' })) as ConfigError;
+    assert.match(err.message, /TGPBX_DIALPLAN_PATH must name a file/);
+  });
+
   it('reads AMI and ARI URLs with credentials and keeps a display form without them', () => {
     const c = loadConfig({ TGPBX_AMI_URL: 'ami://tgpbx:p%40ss@10.0.0.5', TGPBX_ARI_URL: 'http://ari:s3cret@pbx:8088/ari' });
     assert.deepEqual(

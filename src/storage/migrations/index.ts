@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { foundation } from './001-foundation.js';
+import { telegramChannels } from './002-telegram-channels.js';
 import { calls } from './003-calls.js';
 
 /** One schema change; `name` orders them and is recorded once applied. */
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Add new ones at the end; never edit an applied one. */
-export const migrations: Migration[] = [foundation, calls];
+export const migrations: Migration[] = [foundation, telegramChannels, calls];
