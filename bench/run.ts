@@ -1,8 +1,10 @@
 /** `npm run bench`: every benchmark in turn; each prints its figures and the machine. */
 import { benchAmiIngest } from './ami-ingest.js';
-import { benchOutboxThroughput } from './outbox-throughput.js';
+import { benchCallEngine } from './call-engine.js';
 import { benchFastAgi } from './fastagi.js';
+import { benchOutboxThroughput } from './outbox-throughput.js';
 
 await benchAmiIngest();
+await benchCallEngine();
 await benchOutboxThroughput();
 await benchFastAgi();
