@@ -4,7 +4,7 @@
  * recorded 20-call burst, repeated, blasted from a local TCP server after login.
  */
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { AmiClient } from '../src/pbx/ami.js';
 import { Metrics } from '../src/status/metrics.js';
 import { StatusBoard } from '../src/status/status-board.js';
 import { parseAmiFrames, frameKind, serializeAmiFrame } from '../test/support/ami-frames.js';
+import { listenAsAmiPeer } from './ami-peer.js';
 import { machineLine } from './machine.js';
 
 const require = createRequire(import.meta.url);
@@ -29,26 +30,8 @@ function buildStream(): { bytes: Buffer; count: number } {
   return { bytes: Buffer.from(parts.join('')), count: EVENTS };
 }
 
-/** A bare AMI peer: banner, answers every action with Success, and after the trigger action sends the stream. */
 async function blaster(stream: Buffer, trigger: RegExp): Promise<{ port: number; close(): void }> {
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    socket.write('Asterisk Call Manager/9.0.0\r\n');
-    let buffer = '';
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
-      let end;
-      while ((end = buffer.indexOf('\r\n\r\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 4);
-        const id = /actionid: *(.*)/i.exec(frame)?.[1] ?? '';
-        socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: ok\r\n\r\n`);
-        if (trigger.test(frame)) socket.write(stream);
-      }
-    });
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const server = await listenAsAmiPeer(trigger, (socket) => socket.write(stream));
   return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
 }
 

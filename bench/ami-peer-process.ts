@@ -5,6 +5,7 @@
  * takes them). Posts { port } when listening and { written: [linkedid, ms] } stamps when paced.
  */
 import net from 'node:net';
+import { listenAsAmiPeer } from './ami-peer.js';
 import { CallStream } from './call-stream.js';
 
 const { trigger, calls, perSecond } = JSON.parse(process.argv[2]!) as { trigger: string; calls: number; perSecond: number | null };
@@ -35,25 +36,8 @@ async function write(socket: net.Socket): Promise<void> {
   send({ written: stamps });
 }
 
-const pattern = new RegExp(trigger, 'i');
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true);
-  socket.write('Asterisk Call Manager/9.0.0\r\n');
-  let buffer = '';
-  socket.on('data', (chunk) => {
-    buffer += chunk.toString('utf8');
-    let end;
-    while ((end = buffer.indexOf('\r\n\r\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 4);
-      const id = /actionid: *(.*)/i.exec(frame)?.[1] ?? '';
-      socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: ok\r\n\r\n`);
-      if (pattern.test(frame)) void write(socket);
-    }
-  });
-  socket.on('error', () => undefined);
-});
-server.listen(0, '127.0.0.1', () => send({ port: (server.address() as net.AddressInfo).port }));
+const server = await listenAsAmiPeer(new RegExp(trigger, 'i'), (socket) => void write(socket));
+send({ port: (server.address() as net.AddressInfo).port });
 process.on('message', (m: string) => {
   if (m === 'close') {
     server.close();

@@ -81,6 +81,19 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
     ]);
   });
 
+  it('survives malformed frames, unknown events and binary garbage in the stream, and still records the next call', async () => {
+    await ami.sendRaw('this line has no colon\r\nneither: does: this one\r\n\r\n');
+    await ami.sendRaw('Event: NoSuchEventInAsterisk\r\nLinkedid: 42.1\r\nUniqueid: 42.1\r\nChannel: PJSIP/x-00000001\r\n\r\n');
+    await ami.sendRaw(Buffer.from([0xff, 0xfe, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
+    await ami.sendRaw('Event: Hangup\r\nLinkedid: 43.1\r\nCause: 16\r\n\r\n');
+    await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
+    while ((await mod.app.db('calls').where({ linkedid: '1795331344.0' }).first()) === undefined) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(mod.app.ami!.state, 'connected');
+    const metrics = await mod.app.metrics.render();
+    assert.match(metrics, /tgpbx_call_events_ignored_total\{reason="missing_field"\} 1/);
+    assert.match(mod.logs.text, /call tracker ignored an event: Hangup without Uniqueid \(logged once\)/);
+  });
+
   it('reads the PJSIP endpoints from Asterisk after login', async () => {
     for (;;) {
       const rows = await mod.app.calls.directory.endpoints();

@@ -288,6 +288,11 @@ export class AmiServer {
     }
   }
 
+  /** Writes raw bytes, well-formed or not, to every logged-in connection (to test parsers against garbage). */
+  async sendRaw(text: string | Uint8Array): Promise<void> {
+    await Promise.all([...this.conns].filter((c) => c.authenticated).map((c) => c.write(text)));
+  }
+
   /**
    * Destroys every client socket, as an Asterisk restart does; the server keeps listening.
    * With `shutdownEvent`, first sends `Event: Shutdown` (Cleanly, Restart: True) like a graceful restart.
