@@ -8,6 +8,7 @@ import { SecretScrubber } from './log/secret-scrubber.js';
 import { AmiClient } from './pbx/ami.js';
 import { AriLink } from './pbx/ari.js';
 import { CallEngine } from './pbx/call-engine.js';
+import { createMissedCalls, type MissedCalls } from './features/missed-calls/index.js';
 import { DialplanHooks, type DialplanHooksOptions } from './pbx/dialplan-hooks.js';
 import type { Clock } from './pbx/clock.js';
 import { SettingsStore } from './settings/settings-store.js';
@@ -36,6 +37,7 @@ export interface App {
   bots: BotRegistry;
   ami: AmiClient | null;
   calls: CallEngine;
+  missedCalls: MissedCalls;
   /** FastAGI server and handlers, route guard, Telegram channel records, generated dialplan. */
   dialplanHooks: DialplanHooks;
   web: FastifyInstance;
@@ -85,9 +87,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const outbox = new Outbox(db, metrics);
   const recipients = new RecipientStore(db);
+  // Read when the bots start: the features below are built by then.
   const botDefinitions = (): BotDefinition[] => {
     const token = settings.get('telegram.bot_token');
-    return token ? [{ id: DEFAULT_BOT_ID, name: 'default', token, composers: [] }] : [];
+    return token ? [{ id: DEFAULT_BOT_ID, name: 'default', token, composers: [missedCalls.composer], profile: missedCalls.profile }] : [];
   };
   const bots = new BotRegistry({
     apiRoot: config.botApiRoot,
@@ -118,6 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).
   if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
   const calls = new CallEngine({ db, ami, settings, logger, metrics, clock: options.clock, settleMs: options.callSettleMs });
+  const missedCalls = createMissedCalls({ db, history: calls.history, outbox, settings });
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
   const dialplanHooks = new DialplanHooks({ config, db, settings, ami, logger, status, metrics }, options.dialplanHooks);
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
@@ -152,6 +156,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bots,
     ami,
     calls,
+    missedCalls,
     dialplanHooks,
     web,
     url: '',

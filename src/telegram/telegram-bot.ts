@@ -13,6 +13,15 @@ export interface BotDefinition {
   token: string;
   /** Features' bot behaviour (grammY Composers) mounted on this bot. */
   composers: Composer<Context>[];
+  /** What the bot announces in Telegram (setMyCommands, setMyDescription), set after each successful start. */
+  profile?: () => BotProfile;
+}
+
+/** The command list and descriptions a bot shows its users. */
+export interface BotProfile {
+  commands: { command: string; description: string }[];
+  description: string;
+  shortDescription: string;
 }
 
 export type BotState = 'checking' | 'ready' | 'refused' | 'unreachable' | 'stopped';
@@ -112,12 +121,26 @@ export class TelegramBot implements SenderBot {
         this.setState('ready', 'green', `@${bot.botInfo.username} connected`);
         this.opts.onReady();
         this.poll(bot, generation);
+        void this.announce(bot);
       },
       (err: unknown) => {
         if (generation !== this.generation) return;
         this.failed(err);
       },
     );
+  }
+
+  /** Sets the command list and descriptions; a failure is logged, the bot keeps working. */
+  private async announce(bot: Bot): Promise<void> {
+    const profile = this.definition.profile?.();
+    if (!profile) return;
+    try {
+      await bot.api.setMyCommands(profile.commands);
+      await bot.api.setMyDescription(profile.description);
+      await bot.api.setMyShortDescription(profile.shortDescription);
+    } catch (err) {
+      this.opts.logger.warn({ bot: this.definition.id, err: describe(err) }, 'could not set the bot commands and description');
+    }
   }
 
   private poll(bot: Bot, generation: number): void {

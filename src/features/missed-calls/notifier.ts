@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import type { Call } from '../../pbx/call-model.js';
+import type { CallEndedHook } from '../../pbx/call-history.js';
+import type { SettingsStore } from '../../settings/settings-store.js';
+import type { Database } from '../../storage/database.js';
+import type { Outbox } from '../../telegram/outbox.js';
+import { missedCallText, noticeKey, noticesForMissedCall, scopesOfMissedCall, type Language, type NotifiableGroup } from './service.js';
+import type { MissedCallStore, Scope } from './store.js';
+import { textsIn, type BotTexts } from './texts.js';
+
+/** Which bot sends this feature's messages (the default bot until custom bots arrive). */
+export const MISSED_CALLS_BOT = 'default';
+
+/**
+ * Turns missed calls into notices and admin actions into service messages. Every message
+ * goes into the outbox inside the transaction of the fact it reports: the stored call,
+ * the changed group flag, the changed subscriber.
+ */
+export class MissedCallNotifier {
+  constructor(
+    private readonly deps: { db: Database; store: MissedCallStore; outbox: Outbox; settings: SettingsStore; now?: () => number },
+  ) {}
+
+  /** The CallHistory hook: one notice per subscriber chat in scope, keyed by call and chat. */
+  readonly onCallEnded: CallEndedHook = async (call: Call, trx: Knex.Transaction) => {
+    if (call.disposition !== 'missed') return;
+    const groups = await groupsWithFlags(trx);
+    const scopes = scopesOfMissedCall(call, groups);
+    const subscribers = await this.deps.store.activeSubscribersOf(scopes, trx);
+    const notices = noticesForMissedCall(call, groups, subscribers);
+    if (!notices.length) return;
+    const extensionNames = await namesOfExtensions(trx);
+    for (const notice of notices) {
+      const text = missedCallText(call, { language: this.language, timeZone: this.deps.settings.get('general.timezone'), extensionNames, groups, scopes: notice.scopes });
+      await this.deps.outbox.enqueue(trx, { key: noticeKey(call.linkedid, notice.chatId), botId: MISSED_CALLS_BOT, chatId: notice.chatId, method: 'sendMessage', params: { text } });
+    }
+  };
+
+  /** Sets a group's flag; when it changes, every subscriber of the group hears "notifications on/off". */
+  async setGroupFlag(groupId: number, on: boolean): Promise<boolean> {
+    return this.deps.db.transaction(async (trx) => {
+      const changed = await this.deps.store.setGroupFlag(groupId, on, trx);
+      if (!changed) return false;
+      const group = (await groupsWithFlags(trx)).find((g) => g.id === groupId);
+      const subscribers = await this.deps.store.activeSubscribersOf([{ kind: 'group', id: String(groupId) }], trx);
+      const t = this.texts;
+      const stamp = this.now();
+      for (const s of subscribers) {
+        await this.deps.outbox.enqueue(trx, {
+          key: `mc-group-flag:${groupId}:${stamp}:${s.chatId}`,
+          botId: MISSED_CALLS_BOT,
+          chatId: s.chatId,
+          method: 'sendMessage',
+          params: { text: on ? t.groupOn(group?.name ?? String(groupId)) : t.groupOff(group?.name ?? String(groupId)) },
+        });
+      }
+      return true;
+    });
+  }
+
+  /** The admin switches a subscriber on or off; the user is told. False for an unknown subscriber. */
+  async setSubscriberByAdmin(id: number, on: boolean): Promise<boolean> {
+    return this.deps.db.transaction(async (trx) => {
+      const before = await this.deps.store.setByAdmin(id, on, trx);
+      if (!before) return false;
+      if ((before.status === 'on') === on) return true; // nothing changed: nothing to tell
+      const what = await describeScope(trx, before.scope, this.texts);
+      await this.deps.outbox.enqueue(trx, {
+        key: `mc-admin:${id}:${this.now()}`,
+        botId: MISSED_CALLS_BOT,
+        chatId: before.chatId,
+        method: 'sendMessage',
+        params: { text: on ? this.texts.adminOn(what) : this.texts.adminOff(what) },
+      });
+      return true;
+    });
+  }
+
+  private get language(): Language {
+    return this.deps.settings.get('general.language');
+  }
+
+  private get texts(): BotTexts {
+    return textsIn(this.language);
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
+
+/** Groups with members and flags, read in the caller's transaction (SQLite has one connection: no reads beside it). */
+export async function groupsWithFlags(q: Knex | Knex.Transaction): Promise<NotifiableGroup[]> {
+  const groups: { id: number; name: string; notify_missed: number | boolean }[] = await q('user_groups').select('id', 'name', 'notify_missed');
+  const members: { group_id: number; extension: string }[] = await q('user_group_members').select('group_id', 'extension');
+  return groups.map((g) => ({ id: g.id, name: g.name, notify: Boolean(g.notify_missed), members: members.filter((m) => m.group_id === g.id).map((m) => m.extension) }));
+}
+
+async function namesOfExtensions(q: Knex | Knex.Transaction): Promise<Map<string, string>> {
+  const rows: { endpoint: string; name: string }[] = await q('pbx_endpoints').where('kind', 'extension').whereNot('name', '').select('endpoint', 'name');
+  return new Map(rows.map((r) => [r.endpoint, r.name]));
+}
+
+/** "extension 101 (Reception)" / `group "Sales"`, in the bot's language. */
+export async function describeScope(q: Knex | Knex.Transaction, scope: Scope, t: BotTexts): Promise<string> {
+  if (scope.kind === 'extension') {
+    const row = await q('pbx_endpoints').where({ endpoint: scope.id }).first('name');
+    return t.extension(scope.id, (row?.name as string | undefined) ?? '');
+  }
+  const group = await q('user_groups').where({ id: Number(scope.id) }).first('name');
+  return t.group((group?.name as string | undefined) ?? scope.id);
+}
