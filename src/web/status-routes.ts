@@ -16,10 +16,11 @@ interface StatusDeps {
  * stopping) and /metrics for Prometheus.
  */
 export const statusRoutes: FastifyPluginAsync<StatusDeps> = async (app, deps) => {
-  const streams = new Set<import('node:http').ServerResponse>();
+  /** Each open event stream and how to close it (unsubscribe, then end). */
+  const streams = new Map<import('node:http').ServerResponse, () => void>();
   // Long-lived event streams would hold app.close() open: end them first.
   app.addHook('preClose', async () => {
-    for (const s of streams) s.end();
+    for (const close of [...streams.values()]) close();
   });
 
   app.get('/', async (_req, reply) => reply.redirect('/status'));
@@ -33,19 +34,24 @@ export const statusRoutes: FastifyPluginAsync<StatusDeps> = async (app, deps) =>
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const send = (status: ComponentStatus) => res.write(`event: status\ndata: ${JSON.stringify(status)}\n\n`);
-    const removed = (id: string) => res.write(`event: removed\ndata: ${JSON.stringify({ id })}\n\n`);
+    const write = (text: string) => {
+      if (!res.writableEnded) res.write(text);
+    };
+    const send = (status: ComponentStatus) => write(`event: status\ndata: ${JSON.stringify(status)}\n\n`);
+    const removed = (id: string) => write(`event: removed\ndata: ${JSON.stringify({ id })}\n\n`);
     for (const s of deps.status.list()) send(s);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
+    const heartbeat = setInterval(() => write(': keep-alive\n\n'), 25_000);
     deps.status.on('change', send);
     deps.status.on('removed', removed);
-    streams.add(res);
-    req.raw.on('close', () => {
+    const close = () => {
       clearInterval(heartbeat);
       deps.status.off('change', send);
       deps.status.off('removed', removed);
       streams.delete(res);
-    });
+      res.end();
+    };
+    streams.set(res, close);
+    req.raw.on('close', close);
   });
 
   app.get('/health', async (_req, reply) => {

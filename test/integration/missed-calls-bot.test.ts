@@ -169,6 +169,60 @@ describe('missed calls in Telegram, through the AMI and Bot API emulators', func
     assert.equal((await bob.waitForMessage((m) => m.text === 'Missed-call notices for group "Sales" are on.')).text, 'Missed-call notices for group "Sales" are on.');
   });
 
+  describe('Call back', () => {
+    /** The notice of the missed call, once it reached `user`. */
+    async function noticeOf(user: SimUser): Promise<Message> {
+      await replay('missed-call.ami');
+      await stored('1795331344.0');
+      return user.waitForMessage((m) => m.text?.startsWith('📞') ?? false);
+    }
+    const originates = () => ami.actions.filter((a) => a.name.toLowerCase() === 'originate');
+
+    it("rings the subscriber's own extension, then the caller; a second press within 10 s rings nothing", async () => {
+      await say(ann, `/activate ${keys.ext101}`);
+      const notice = await noticeOf(ann);
+      const button = notice.reply_markup!.inline_keyboard[0]![0]! as { text: string; callback_data: string };
+      assert.equal(button.text, '📲 Call back');
+      const first = ann.pressButton(notice, button.callback_data);
+      assert.equal((await first.answer).text, 'Your phone 101 rings now; pick it up and the PBX calls +79990001122.');
+      const originate = await ami.waitForAction('Originate');
+      const get = (k: string) => originate.pairs.filter(([key]) => key.toLowerCase() === k).map(([, v]) => v);
+      assert.deepEqual(get('channel'), ['Local/101@tgpbx-callback-agent']);
+      assert.deepEqual(get('context'), ['tgpbx-callback']);
+      assert.deepEqual(get('exten'), ['+79990001122']);
+      assert.deepEqual(get('async'), ['true']);
+      assert.deepEqual(get('variable').sort(), ['TGPBX_CALLBACK=+79990001122', 'TGPBX_REQUEST=mc:1795331344.0:1001']);
+      const second = ann.pressButton(notice, button.callback_data);
+      assert.equal((await second.answer).text, 'Already calling: wait a few seconds.');
+      assert.equal(originates().length, 1);
+    });
+
+    it('asks a group subscriber once which phone is his, then rings it', async () => {
+      await say(bob, `/activate ${keys.sales}`);
+      const notice = await noticeOf(bob);
+      const before = bob.inbox().length;
+      await bob.pressButton(notice, (notice.reply_markup!.inline_keyboard[0]![0]! as { callback_data: string }).callback_data).answer;
+      const question = await nextMessage(bob, before);
+      assert.equal(question.text, 'Which phone is yours? The PBX rings it first, then the caller.');
+      const choices = question.reply_markup!.inline_keyboard[0]!.map((b) => b.text);
+      assert.deepEqual(choices, ['101', '102']);
+      const answer = await bob.pressButton(question, (question.reply_markup!.inline_keyboard[0]![1]! as { callback_data: string }).callback_data).answer;
+      assert.equal(answer.text, 'Your phone 102 rings now; pick it up and the PBX calls +79990001122.');
+      const originate = await ami.waitForAction('Originate');
+      assert.equal(originate.fields.channel, 'Local/102@tgpbx-callback-agent');
+      assert.equal(await mod.app.missedCalls.store.extensionOfChat('1002'), '102');
+    });
+
+    it('is refused to a chat that is no longer a subscriber', async () => {
+      await say(ann, `/activate ${keys.ext101}`);
+      const notice = await noticeOf(ann);
+      await say(ann, `/mute ${keys.ext101}`);
+      const answer = await ann.pressButton(notice, (notice.reply_markup!.inline_keyboard[0]![0]! as { callback_data: string }).callback_data).answer;
+      assert.deepEqual(answer, { text: 'Only subscribers of this notice can call back.', show_alert: true });
+      assert.equal(originates().length, 0);
+    });
+  });
+
   it('speaks Russian when the setting says so', async () => {
     await mod.app.settings.update({ 'general.language': 'ru' });
     assert.equal((await say(ann, `/activate ${keys.ext101}`)).text, 'Готово: вы будете получать уведомления о каждом пропущенном звонке: номер 101 (Reception).');

@@ -4,6 +4,7 @@ import type { Database } from '../../storage/database.js';
 import { describeScope } from './notifier.js';
 import type { MissedCallStore } from './store.js';
 import { textsIn, type BotTexts } from './texts.js';
+import type { CallBackFromNotice } from './call-back.js';
 
 /** The commands the missed-calls bot announces with setMyCommands. */
 export function missedCallCommands(language: 'en' | 'ru'): { command: string; description: string }[] {
@@ -22,7 +23,7 @@ export function missedCallCommands(language: 'en' | 'ru'): { command: string; de
  * chat's subscriptions. Wrong keys say nothing about what exists and are throttled per
  * chat. Answers go straight back to the user (they are replies, not notices).
  */
-export function missedCallsBot(deps: { db: Database; store: MissedCallStore; settings: SettingsStore }): Composer<Context> {
+export function missedCallsBot(deps: { db: Database; store: MissedCallStore; settings: SettingsStore; callBack: CallBackFromNotice }): Composer<Context> {
   const bot = new Composer<Context>();
   const texts = (): BotTexts => textsIn(deps.settings.get('general.language'));
   const chatId = (ctx: Context) => String(ctx.chat!.id);
@@ -83,6 +84,26 @@ export function missedCallsBot(deps: { db: Database; store: MissedCallStore; set
     const lines = [t.statusTitle];
     for (const s of subscriptions) lines.push(`• ${await describeScope(deps.db, s.scope, t)}: ${t.statusLine[s.status]}`);
     await ctx.reply(lines.join('\n'));
+  });
+
+  // "Call back" under a notice (mc:cb:<call id>), and the choice of one's own phone (mc:me:<call id>:<extension>).
+  bot.callbackQuery(/^mc:(cb|me):(\d+)(?::([A-Za-z0-9_.-]{1,64}))?$/, async (ctx) => {
+    const t = texts();
+    const callId = Number(ctx.match[2]);
+    const outcome = await deps.callBack.press(callId, String(ctx.chat?.id ?? ctx.from.id), ctx.match[1] === 'me' ? ctx.match[3] : undefined);
+    switch (outcome.kind) {
+      case 'calling':
+        return ctx.answerCallbackQuery({ text: t.calling(outcome.extension, outcome.number) });
+      case 'choose_extension':
+        await ctx.answerCallbackQuery();
+        return ctx.reply(t.chooseExtension, {
+          reply_markup: { inline_keyboard: [outcome.extensions.map((ext) => ({ text: ext, callback_data: `mc:me:${callId}:${ext}` }))] },
+        });
+      case 'refused': {
+        const text = { not_subscriber: t.onlySubscribers, unknown_call: t.unknownCall, double_press: t.doublePress, failed: t.callBackFailed(outcome.detail ?? '') }[outcome.reason];
+        return ctx.answerCallbackQuery({ text, show_alert: outcome.reason !== 'double_press' });
+      }
+    }
   });
 
   return bot;

@@ -6,17 +6,20 @@ import type { BotProfile } from '../../telegram/telegram-bot.js';
 import { missedCallCommands, missedCallsBot } from './bot.js';
 import { MissedCallNotifier } from './notifier.js';
 import { MissedCallStore } from './store.js';
+import { CallBackFromNotice } from './call-back.js';
+import type { CallBackDialer } from '../../pbx/call-back.js';
 import { textsIn } from './texts.js';
 
 /**
  * The missed-calls feature (seed 001): subscriptions by key, notices for missed calls,
  * service messages, and the bot commands. Built once by the composition root.
  */
-export function createMissedCalls(deps: { db: Database; history: CallHistory; outbox: Outbox; settings: SettingsStore }) {
+export function createMissedCalls(deps: { db: Database; history: CallHistory; outbox: Outbox; settings: SettingsStore; dialer: CallBackDialer }) {
   const store = new MissedCallStore(deps.db);
+  const callBack = new CallBackFromNotice({ db: deps.db, store, dialer: deps.dialer });
   const notifier = new MissedCallNotifier({ db: deps.db, store, outbox: deps.outbox, settings: deps.settings });
   deps.history.onCallEnded(notifier.onCallEnded);
-  const composer = missedCallsBot({ db: deps.db, store, settings: deps.settings });
+  const composer = missedCallsBot({ db: deps.db, store, settings: deps.settings, callBack });
   const profile = (): BotProfile => {
     const language = deps.settings.get('general.language');
     const t = textsIn(language);

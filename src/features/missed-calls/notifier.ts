@@ -22,7 +22,7 @@ export class MissedCallNotifier {
   ) {}
 
   /** The CallHistory hook: one notice per subscriber chat in scope, keyed by call and chat. */
-  readonly onCallEnded: CallEndedHook = async (call: Call, trx: Knex.Transaction) => {
+  readonly onCallEnded: CallEndedHook = async (call: Call, trx: Knex.Transaction, callId: number) => {
     if (call.disposition !== 'missed') return;
     const groups = await groupsWithFlags(trx);
     const scopes = scopesOfMissedCall(call, groups);
@@ -32,7 +32,15 @@ export class MissedCallNotifier {
     const extensionNames = await namesOfExtensions(trx);
     for (const notice of notices) {
       const text = missedCallText(call, { language: this.language, timeZone: this.deps.settings.get('general.timezone'), extensionNames, groups, scopes: notice.scopes });
-      await this.deps.outbox.enqueue(trx, { key: noticeKey(call.linkedid, notice.chatId), botId: MISSED_CALLS_BOT, chatId: notice.chatId, method: 'sendMessage', params: { text } });
+      // A hidden number cannot be called back: no button then.
+      const buttons = /^\+?[0-9]{3,20}$/.test(call.caller.number) ? { inline_keyboard: [[{ text: this.texts.callBackButton, callback_data: `mc:cb:${callId}` }]] } : undefined;
+      await this.deps.outbox.enqueue(trx, {
+        key: noticeKey(call.linkedid, notice.chatId),
+        botId: MISSED_CALLS_BOT,
+        chatId: notice.chatId,
+        method: 'sendMessage',
+        params: { text, ...(buttons ? { reply_markup: buttons } : {}) },
+      });
     }
   };
 

@@ -210,6 +210,30 @@ export class MissedCallStore {
     return rows.map(toSubscriber);
   }
 
+  /** The extension a chat calls back from (chosen once, for group subscriptions). */
+  async extensionOfChat(chatId: string): Promise<string | undefined> {
+    const row = await this.db('mc_chat_extensions').where({ chat_id: chatId }).first('extension');
+    return row?.extension as string | undefined;
+  }
+
+  async setExtensionOfChat(chatId: string, extension: string): Promise<void> {
+    await this.db('mc_chat_extensions').insert({ chat_id: chatId, extension }).onConflict('chat_id').merge(['extension']);
+  }
+
+  /**
+   * Records a press of "Call back" for a call by a chat; false when the same chat pressed
+   * it for the same call less than `guardMs` ago (a double press must not ring twice).
+   */
+  async claimCallBack(callId: number, chatId: string, guardMs: number): Promise<boolean> {
+    const now = this.now();
+    return this.db.transaction(async (trx) => {
+      const row = await trx('mc_callbacks').where({ call_id: callId, chat_id: chatId }).first('pressed_at');
+      if (row && now - Number(row.pressed_at) < guardMs) return false;
+      await trx('mc_callbacks').insert({ call_id: callId, chat_id: chatId, pressed_at: now }).onConflict(['call_id', 'chat_id']).merge(['pressed_at']);
+      return true;
+    });
+  }
+
   /** Groups with their "notify about missed calls" flag. */
   async groupFlags(q: Knex | Knex.Transaction = this.db): Promise<Map<number, boolean>> {
     const rows: { id: number; notify_missed: number | boolean }[] = await q('user_groups').select('id', 'notify_missed');

@@ -33,6 +33,13 @@ export const BOT_TEXTS = {
     adminOff: (what: string) => `The administrator has switched off your missed-call notices for ${what}.`,
     groupOn: (name: string) => `Missed-call notices for group "${name}" are on.`,
     groupOff: (name: string) => `Missed-call notices for group "${name}" are off.`,
+    callBackButton: '📲 Call back',
+    calling: (ext: string, number: string) => `Your phone ${ext} rings now; pick it up and the PBX calls ${number}.`,
+    chooseExtension: 'Which phone is yours? The PBX rings it first, then the caller.',
+    onlySubscribers: 'Only subscribers of this notice can call back.',
+    doublePress: 'Already calling: wait a few seconds.',
+    unknownCall: 'This call is no longer in the PBX history.',
+    callBackFailed: (why: string) => `The PBX could not call back: ${why}.`,
   },
   ru: {
     description: 'Я присылаю уведомления о пропущенных звонках офисной АТС: кто звонил, кому, когда и сколько звонил. Ключ активации выдаёт администратор АТС.',
@@ -65,6 +72,13 @@ export const BOT_TEXTS = {
     adminOff: (what: string) => `Администратор выключил ваши уведомления о пропущенных звонках: ${what}.`,
     groupOn: (name: string) => `Уведомления о пропущенных звонках группы «${name}» включены.`,
     groupOff: (name: string) => `Уведомления о пропущенных звонках группы «${name}» выключены.`,
+    callBackButton: '📲 Перезвонить',
+    calling: (ext: string, number: string) => `Звонит ваш телефон ${ext}; снимите трубку, и АТС наберёт ${number}.`,
+    chooseExtension: 'Какой телефон ваш? АТС сначала позвонит на него, потом абоненту.',
+    onlySubscribers: 'Перезвонить могут только подписчики этого уведомления.',
+    doublePress: 'Уже звоним: подождите несколько секунд.',
+    unknownCall: 'Этого звонка больше нет в истории АТС.',
+    callBackFailed: (why: string) => `АТС не смогла перезвонить: ${why}.`,
   },
 } satisfies Record<Language, unknown>;
 

@@ -32,6 +32,16 @@ export const missedCalls: Migration = {
       t.unique(['chat_id', 'scope_kind', 'scope_id']);
       t.index(['scope_kind', 'scope_id'], 'mc_subscribers_scope_idx');
     });
+    await db.schema.createTable('mc_chat_extensions', (t) => {
+      t.string('chat_id', 32).primary();
+      t.string('extension', 64).notNullable();
+    });
+    await db.schema.createTable('mc_callbacks', (t) => {
+      t.integer('call_id').notNullable();
+      t.string('chat_id', 32).notNullable();
+      t.bigInteger('pressed_at').notNullable();
+      t.primary(['call_id', 'chat_id']);
+    });
     await db.schema.createTable('mc_key_failures', (t) => {
       t.string('chat_id', 32).primary();
       t.integer('count').notNullable();
@@ -39,7 +49,7 @@ export const missedCalls: Migration = {
     });
   },
   async down(db) {
-    for (const table of ['mc_key_failures', 'mc_subscribers', 'mc_keys']) await db.schema.dropTableIfExists(table);
+    for (const table of ['mc_key_failures', 'mc_callbacks', 'mc_chat_extensions', 'mc_subscribers', 'mc_keys']) await db.schema.dropTableIfExists(table);
     await db.schema.alterTable('user_groups', (t) => t.dropColumn('notify_missed'));
   },
 };
