@@ -137,6 +137,11 @@ export class OutboxSender {
   private async deliver(api: Api, row: OutboxRow): Promise<void> {
     const params = { ...(JSON.parse(row.payload) as Record<string, unknown>), chat_id: row.chat_id };
     let outcome: Outcome;
+    const unresolved = await this.resolveMessageId(params);
+    if (unresolved) {
+      await this.record(row, unresolved);
+      return;
+    }
     try {
       const call = (api.raw as unknown as Record<string, (p: unknown) => Promise<unknown>>)[row.method];
       if (!call) throw new Error(`unknown Bot API method ${row.method}`);
@@ -147,6 +152,24 @@ export class OutboxSender {
       if ('error' in outcome) outcome.error = this.opts.scrubber.scrub(outcome.error);
     }
     await this.record(row, outcome);
+  }
+
+  /**
+   * An edit or delete names the message it changes by the outbox key that sent it
+   * (`message_id_of`), because its Telegram id is only known once that message went out.
+   * Resolves it in place; returns an outcome when it cannot be resolved (yet).
+   */
+  private async resolveMessageId(params: Record<string, unknown>): Promise<Outcome | null> {
+    const key = params.message_id_of;
+    if (typeof key !== 'string') return null;
+    delete params.message_id_of;
+    const source = await this.opts.db<OutboxRow>('outbox').where({ idempotency_key: key }).first('status', 'telegram_message_id');
+    if (source?.status === 'sent' && source.telegram_message_id) {
+      params.message_id = Number(source.telegram_message_id);
+      return null;
+    }
+    if (!source || source.status === 'failed') return { kind: 'failed', error: `the message to change (${key}) was never delivered` };
+    return { kind: 'retry', at: this.now() + 1_000, error: `waiting for ${key} to be sent`, rateLimited: false };
   }
 
   /** Turns a failed request into what to do with the row. */

@@ -17,7 +17,11 @@ export interface OutgoingMessage {
   botId?: string;
   chatId: string | number;
   method: OutboxMethod;
-  /** Bot API parameters other than chat_id (text, reply_markup...). */
+  /**
+   * Bot API parameters other than chat_id (text, reply_markup...). An edit or delete of a
+   * message sent through the outbox gives `message_id_of: <that message's key>` instead of
+   * `message_id`: the sender fills the id in once the message went out.
+   */
   params: Record<string, unknown>;
 }
 

@@ -213,6 +213,22 @@ describe('missed calls in Telegram, through the AMI and Bot API emulators', func
       assert.equal(await mod.app.missedCalls.store.extensionOfChat('1002'), '102');
     });
 
+    it('when someone returns the call, every notice of it says who called back and when, and loses its button', async () => {
+      await say(ann, `/activate ${keys.ext101}`);
+      await say(bob, `/activate ${keys.sales}`);
+      await noticeOf(ann);
+      await bob.waitForMessage((m) => m.text?.startsWith('📞') ?? false);
+      await replay('callback-originate.ami'); // 101 calls +79990001122 back through an Originate; answered
+      await stored('1795332816.30');
+      await drained();
+      for (const user of [ann, bob]) {
+        const [notice] = notices(user);
+        assert.match(notice!.text!, /\n↩️ Called back by 101 at \d{2}:\d{2}$/, user.user.first_name);
+        assert.equal(notice!.reply_markup, undefined);
+      }
+      assert.equal(telegram.requestsOf('editMessageText').length, 2);
+    });
+
     it('is refused to a chat that is no longer a subscriber', async () => {
       await say(ann, `/activate ${keys.ext101}`);
       const notice = await noticeOf(ann);

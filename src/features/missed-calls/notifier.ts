@@ -8,6 +8,9 @@ import { missedCallText, noticeKey, noticesForMissedCall, scopesOfMissedCall, ty
 import type { MissedCallStore, Scope } from './store.js';
 import { textsIn, type BotTexts } from './texts.js';
 
+/** A call to the caller's number this long after his missed call still counts as calling him back. */
+const CALLED_BACK_WINDOW_MS = 7 * 24 * 3600_000;
+
 /** Which bot sends this feature's messages (the default bot until custom bots arrive). */
 export const MISSED_CALLS_BOT = 'default';
 
@@ -23,6 +26,7 @@ export class MissedCallNotifier {
 
   /** The CallHistory hook: one notice per subscriber chat in scope, keyed by call and chat. */
   readonly onCallEnded: CallEndedHook = async (call: Call, trx: Knex.Transaction, callId: number) => {
+    if (call.disposition === 'answered' && (call.direction === 'outbound' || call.originated)) return this.markCalledBack(call, trx);
     if (call.disposition !== 'missed') return;
     const groups = await groupsWithFlags(trx);
     const scopes = scopesOfMissedCall(call, groups);
@@ -43,6 +47,41 @@ export class MissedCallNotifier {
       });
     }
   };
+
+  /**
+   * Someone returned a missed call (an answered call to the caller's number within a
+   * week): every notice of those missed calls is edited to say who called back and when,
+   * and loses its "Call back" button.
+   */
+  private async markCalledBack(call: Call, trx: Knex.Transaction): Promise<void> {
+    const tail = call.dialed.replace(/\D/g, '').slice(-10);
+    if (tail.length < 5) return;
+    const missed: { linkedid: string; caller_number: string }[] = await trx('calls')
+      .where({ disposition: 'missed' })
+      .where('started_at', '>=', call.startedAt - CALLED_BACK_WINDOW_MS)
+      .where('started_at', '<', call.startedAt)
+      .where('caller_number', 'like', `%${tail}`)
+      .select('linkedid', 'caller_number');
+    if (!missed.length) return;
+    const who = call.originated ? (call.answeredBy ?? call.caller.endpoint) : call.caller.endpoint;
+    const time = new Intl.DateTimeFormat(this.language === 'ru' ? 'ru-RU' : 'en-GB', { timeZone: this.deps.settings.get('general.timezone'), timeStyle: 'short' }).format(new Date(call.answeredAt ?? call.startedAt));
+    for (const m of missed) {
+      const notices: { idempotency_key: string; chat_id: string; payload: string; status: string }[] = await trx('outbox')
+        .where('idempotency_key', 'like', `missed:${m.linkedid}:%`)
+        .whereNot({ status: 'failed' })
+        .select('idempotency_key', 'chat_id', 'payload', 'status');
+      for (const n of notices) {
+        const original = JSON.parse(n.payload) as { text: string };
+        await this.deps.outbox.enqueue(trx, {
+          key: `mc-called-back:${m.linkedid}:${n.chat_id}`,
+          botId: MISSED_CALLS_BOT,
+          chatId: n.chat_id,
+          method: 'editMessageText',
+          params: { message_id_of: n.idempotency_key, text: `${original.text}\n${this.texts.calledBack(who, time)}` },
+        });
+      }
+    }
+  }
 
   /** Sets a group's flag; when it changes, every subscriber of the group hears "notifications on/off". */
   async setGroupFlag(groupId: number, on: boolean): Promise<boolean> {

@@ -40,6 +40,7 @@ export const BOT_TEXTS = {
     doublePress: 'Already calling: wait a few seconds.',
     unknownCall: 'This call is no longer in the PBX history.',
     callBackFailed: (why: string) => `The PBX could not call back: ${why}.`,
+    calledBack: (who: string, time: string) => `↩️ Called back by ${who} at ${time}`,
   },
   ru: {
     description: 'Я присылаю уведомления о пропущенных звонках офисной АТС: кто звонил, кому, когда и сколько звонил. Ключ активации выдаёт администратор АТС.',
@@ -79,6 +80,7 @@ export const BOT_TEXTS = {
     doublePress: 'Уже звоним: подождите несколько секунд.',
     unknownCall: 'Этого звонка больше нет в истории АТС.',
     callBackFailed: (why: string) => `АТС не смогла перезвонить: ${why}.`,
+    calledBack: (who: string, time: string) => `↩️ Перезвонил ${who} в ${time}`,
   },
 } satisfies Record<Language, unknown>;
 
