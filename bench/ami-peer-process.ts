@@ -8,11 +8,17 @@ import net from 'node:net';
 import { listenAsAmiPeer } from './ami-peer.js';
 import { CallStream } from './call-stream.js';
 
-const { trigger, calls, perSecond } = JSON.parse(process.argv[2]!) as { trigger: string; calls: number; perSecond: number | null };
+const { trigger, calls, perSecond, mix, uniqueCallers } = JSON.parse(process.argv[2]!) as {
+  trigger: string;
+  calls: number;
+  perSecond: number | null;
+  mix?: string[];
+  uniqueCallers?: boolean;
+};
 const send = (m: unknown) => process.send!(m);
 
 async function write(socket: net.Socket): Promise<void> {
-  const stream = new CallStream();
+  const stream = new CallStream({ mix, uniqueCallers });
   if (perSecond === null) {
     for (let i = 0; i < calls; ) {
       let chunk = '';
@@ -28,7 +34,7 @@ async function write(socket: net.Socket): Promise<void> {
     const call = stream.next();
     socket.write(call.text.slice(0, call.lastHangupEnd));
     // Wall-clock stamp: comparable with the bench process's performance.timeOrigin + now().
-    stamps.push([call.linkedid, performance.timeOrigin + performance.now()]);
+    stamps.push([uniqueCallers ? call.caller : call.linkedid, performance.timeOrigin + performance.now()]);
     socket.write(call.text.slice(call.lastHangupEnd));
     const wait = t0 + (i + 1) * gap - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -1,4 +1,6 @@
+import { fork } from 'node:child_process';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A bare AMI peer for benchmarks: sends the banner, answers every action with Success,
@@ -25,4 +27,17 @@ export async function listenAsAmiPeer(trigger: RegExp, onTrigger: (socket: net.S
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return server;
+}
+
+/**
+ * Starts an AMI peer in a process of its own (ami-peer-process.ts), so that generating the
+ * stream takes no CPU from the client measured. `written` resolves, for paced runs, with
+ * the wall-clock time each call's last Hangup frame was written (keyed by Linkedid, or by
+ * caller number with `uniqueCallers`).
+ */
+export async function forkAmiPeer(opts: { trigger: string; calls: number; perSecond: number | null; mix?: string[]; uniqueCallers?: boolean }) {
+  const child = fork(fileURLToPath(new URL('./ami-peer-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'] });
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+  const written = new Promise<Map<string, number>>((resolve) => child.on('message', (m: { written?: [string, number][] }) => m.written && resolve(new Map(m.written))));
+  return { port, written, close: () => child.send('close') };
 }

@@ -6,8 +6,6 @@
  * BENCH_CALLS sets the number of calls of the throughput runs (default 20,000, about 1.8M events).
  */
 import fs from 'node:fs';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -22,6 +20,7 @@ import { endpointClassifier } from '../src/pbx/channel-name.js';
 import { Metrics } from '../src/status/metrics.js';
 import { StatusBoard } from '../src/status/status-board.js';
 import { openDatabase } from '../src/storage/database.js';
+import { forkAmiPeer } from './ami-peer.js';
 import { CallStream } from './call-stream.js';
 import { machineLine } from './machine.js';
 
@@ -31,12 +30,8 @@ const STORED = Math.min(CALLS, 5_000);
 const PACED_CALLS = 2_000;
 const PACED_PER_SECOND = 200;
 
-/** Starts the AMI peer in a process of its own (see ami-peer-process.ts). */
 async function peer(trigger: string, calls: number, perSecond: number | null = null) {
-  const child = fork(fileURLToPath(new URL('./ami-peer-process.ts', import.meta.url)), [JSON.stringify({ trigger, calls, perSecond })], { execArgv: ['--import', 'tsx'] });
-  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
-  const written = new Promise<Map<string, number>>((resolve) => child.on('message', (m: { written?: [string, number][] }) => m.written && resolve(new Map(m.written))));
-  return { port, written, close: () => child.send('close') };
+  return forkAmiPeer({ trigger, calls, perSecond });
 }
 
 function client(port: number): AmiClient {

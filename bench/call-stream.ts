@@ -12,6 +12,8 @@ import { frameKind, parseAmiFrames, type AmiPair } from '../test/support/ami-fra
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The mix: ring groups and queues weigh as much as plain calls. */
 const MIX = ['missed-call', 'answered-call', 'ringgroup-missed', 'queue-answered', 'queue-missed', 'busy', 'cancelled-call', 'internal-missed'];
+/** The Telegram caller's number in every recording. */
+const RECORDED_CALLER = '+79990001122';
 const ID_KEYS = new Set(['uniqueid', 'linkedid', 'destuniqueid', 'destlinkedid']);
 const CHANNEL_KEYS = new Set(['channel', 'destchannel', 'destinationchannel']);
 
@@ -34,8 +36,17 @@ function loadTemplate(name: string): Template {
 
 /** Generates calls one at a time as AMI bytes. */
 export class CallStream {
-  private readonly templates = MIX.map(loadTemplate);
+  private readonly templates: Template[];
   private n = 0;
+
+  /**
+   * `mix`: which recordings to copy (default: the realistic mix); `uniqueCallers`: give
+   * each copy its own caller number (+7999 followed by the call's number), so a notice can
+   * be matched to its call.
+   */
+  constructor(private readonly opts: { mix?: string[]; uniqueCallers?: boolean } = {}) {
+    this.templates = (opts.mix ?? MIX).map(loadTemplate);
+  }
 
   /** Events per call, averaged over the mix. */
   get eventsPerCall(): number {
@@ -43,7 +54,7 @@ export class CallStream {
   }
 
   /** The next call: its bytes, its event count, and the byte offset just after its last Hangup frame. */
-  next(): { text: string; events: number; lastHangupEnd: number; linkedid: string } {
+  next(): { text: string; events: number; lastHangupEnd: number; linkedid: string; caller: string } {
     const t = this.templates[this.n % this.templates.length]!;
     const k = ++this.n;
     const ids = new Map<string, string>();
@@ -51,10 +62,11 @@ export class CallStream {
     let text = '';
     let lastHangupEnd = 0;
     let linkedid = '';
+    const caller = this.opts.uniqueCallers ? `+7999${String(k).padStart(7, '0')}` : RECORDED_CALLER;
     t.frames.forEach((pairs, i) => {
       for (const [key, value] of pairs) {
         const lower = key.toLowerCase();
-        let v = value;
+        let v = this.opts.uniqueCallers && value.includes(RECORDED_CALLER) ? value.split(RECORDED_CALLER).join(caller) : value;
         if (ID_KEYS.has(lower) && value) {
           if (!ids.has(value)) ids.set(value, `${2000000000 + k}.${ids.size}`);
           v = ids.get(value)!;
@@ -68,6 +80,6 @@ export class CallStream {
       text += '\r\n';
       if (i === t.lastHangup) lastHangupEnd = text.length;
     });
-    return { text, events: t.frames.length, lastHangupEnd, linkedid };
+    return { text, events: t.frames.length, lastHangupEnd, linkedid, caller };
   }
 }

@@ -2,9 +2,11 @@
 import { benchAmiIngest } from './ami-ingest.js';
 import { benchCallEngine } from './call-engine.js';
 import { benchFastAgi } from './fastagi.js';
+import { benchMissedCallNotices } from './missed-call-notices.js';
 import { benchOutboxThroughput } from './outbox-throughput.js';
 
 await benchAmiIngest();
 await benchCallEngine();
+await benchMissedCallNotices();
 await benchOutboxThroughput();
 await benchFastAgi();

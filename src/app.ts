@@ -10,6 +10,7 @@ import { AriLink } from './pbx/ari.js';
 import { CallEngine } from './pbx/call-engine.js';
 import { CallBackDialer } from './pbx/call-back.js';
 import { createMissedCalls, type MissedCalls } from './features/missed-calls/index.js';
+import { missedCallsRoutes } from './features/missed-calls/routes.js';
 import { DialplanHooks, type DialplanHooksOptions } from './pbx/dialplan-hooks.js';
 import type { Clock } from './pbx/clock.js';
 import { SettingsStore } from './settings/settings-store.js';
@@ -143,6 +144,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     features: [
       { prefix: '', plugin: (web) => callHistoryRoutes(web, { history: calls.history, directory: calls.directory, settings, adminToken: config.adminToken }) },
       { prefix: '', plugin: (web) => directoryRoutes(web, { directory: calls.directory, adminToken: config.adminToken }) },
+      {
+        prefix: '',
+        plugin: (web) =>
+          missedCallsRoutes(web, {
+            missedCalls,
+            directory: calls.directory,
+            db,
+            settings,
+            adminToken: config.adminToken,
+            botUsername: () => bots.get(DEFAULT_BOT_ID)?.me?.username ?? null,
+          }),
+      },
     ],
   });
 

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export const NAVIGATION = [
   { href: '/status', label: 'Status', ready: true },
   { href: '/calls', label: 'Calls', ready: true },
-  { href: '/missed-calls', label: 'Missed calls', ready: false },
+  { href: '/missed-calls', label: 'Missed calls', ready: true },
   { href: '/reports', label: 'Reports', ready: false },
   { href: '/support-lines', label: 'Support lines', ready: false },
   { href: '/campaigns', label: 'Campaigns', ready: false },
