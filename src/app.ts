@@ -123,7 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).
   if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
   const calls = new CallEngine({ db, ami, settings, logger, metrics, clock: options.clock, settleMs: options.callSettleMs });
-  const missedCalls = createMissedCalls({ db, history: calls.history, outbox, settings, dialer: new CallBackDialer(ami) });
+  const missedCalls = createMissedCalls({ db, history: calls.history, directory: calls.directory, outbox, settings, dialer: new CallBackDialer(ami) });
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
   const dialplanHooks = new DialplanHooks({ config, db, settings, ami, logger, status, metrics }, options.dialplanHooks);
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');

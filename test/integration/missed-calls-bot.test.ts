@@ -151,6 +151,11 @@ describe('missed calls in Telegram, through the AMI and Bot API emulators', func
     assert.equal(told.text, 'The administrator has switched off your missed-call notices for extension 101 (Reception).');
     assert.equal((await say(ann, `/activate ${keys.ext101}`)).text, 'The administrator has switched off your notices for extension 101 (Reception). Only he can switch them on again.');
     assert.equal((await mod.app.missedCalls.store.get(sub!.id))!.status, 'disabled');
+    // The admin adds him again by hand: he is switched on and told so.
+    const count = ann.inbox().length;
+    await mod.app.missedCalls.admin.addSubscriber({ name: 'Ann (front desk)', chatId: '1001', scope: { kind: 'extension', id: '101' } });
+    assert.equal((await nextMessage(ann, count)).text, 'The administrator has switched on your missed-call notices for extension 101 (Reception).');
+    assert.deepEqual(await mod.app.missedCalls.store.get(sub!.id).then((s) => [s!.status, s!.name]), ['on', 'Ann (front desk)']);
   });
 
   it('switching a group flag tells every subscriber of the group, and stops its notices', async () => {

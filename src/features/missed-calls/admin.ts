@@ -133,12 +133,19 @@ export class MissedCallsAdmin {
     return entry(s, refusals.get(s.chatId), labels);
   }
 
-  /** Adds a subscriber by hand (an existing subscription of that chat and scope is switched on and renamed). */
+  /**
+   * Adds a subscriber by hand. An existing subscription of that chat and scope is renamed
+   * and switched on; if it was off, the user is told, as with the switch.
+   */
   async addSubscriber(input: { name: string; chatId: string; scope: Scope }): Promise<number> {
     if (!(await this.scopeExists(input.scope))) {
       throw new MissedCallsAdminError('invalid', input.scope.kind === 'group' ? 'There is no such group.' : `There is no extension ${input.scope.id}.`);
     }
-    return this.deps.store.addByAdmin(input.name, input.chatId, input.scope);
+    const existing = (await this.deps.store.subscriptionsOf(input.chatId)).find((s) => s.scope.kind === input.scope.kind && s.scope.id === input.scope.id);
+    if (!existing) return this.deps.store.addByAdmin(input.name, input.chatId, input.scope);
+    await this.deps.store.rename(existing.id, input.name);
+    if (existing.status !== 'on') await this.deps.notifier.setSubscriberByAdmin(existing.id, true);
+    return existing.id;
   }
 
   async rename(id: number, name: string): Promise<void> {

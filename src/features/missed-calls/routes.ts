@@ -3,7 +3,7 @@ import type { PbxDirectory } from '../../pbx/pbx-directory.js';
 import type { SettingsStore } from '../../settings/settings-store.js';
 import type { Database } from '../../storage/database.js';
 import { renderPage } from '../../web/page.js';
-import { MissedCallsAdmin, MissedCallsAdminError } from './admin.js';
+import { MissedCallsAdminError } from './admin.js';
 import { addSubscriberForm, enabledForm, flagForm, pathId, problemsByField, problemText, renameForm, scopeBody } from './admin-input.js';
 import { activationCommand, deepLink, maskKey, STATUS_WORDS } from './admin-view.js';
 import { missedCallsApiRoutes } from './api-routes.js';
@@ -11,7 +11,7 @@ import type { MissedCalls } from './index.js';
 
 /** What the Missed calls page and its REST API need. */
 export interface MissedCallsRoutesDeps {
-  missedCalls: Pick<MissedCalls, 'store' | 'notifier'>;
+  missedCalls: Pick<MissedCalls, 'store' | 'notifier' | 'admin'>;
   directory: PbxDirectory;
   db: Database;
   settings: SettingsStore;
@@ -35,7 +35,7 @@ interface PageProblem {
  * and in the /activate text and t.me link handed to users.
  */
 export const missedCallsRoutes: FastifyPluginAsync<MissedCallsRoutesDeps> = async (app, deps) => {
-  const admin = new MissedCallsAdmin({ store: deps.missedCalls.store, notifier: deps.missedCalls.notifier, directory: deps.directory, db: deps.db });
+  const admin = deps.missedCalls.admin;
 
   const page = async (req: FastifyRequest, reply: FastifyReply, trouble: PageProblem = {}) => {
     const timeZone = deps.settings.get('general.timezone');
