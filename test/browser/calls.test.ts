@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { AdminAuth } from '../../src/web/admin-auth.js';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
-import { launchChromium, screenshotPath } from '../support/browser.js';
+import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
 import { startModule, waitForLight, type TestModule } from '../support/module.js';
 
-const PASSWORD = 'browser-test-password';
 
 describe('call history and groups pages in Chromium', function () {
   let browser: Browser;
@@ -21,15 +19,11 @@ describe('call history and groups pages in Chromium', function () {
     ami.setEndpoints([{ objectName: '101' }, { objectName: '102' }, { objectName: 'trunk' }]);
     mod = await startModule({ TGPBX_AMI_URL: ami.url }, { callSettleMs: 0 });
     await mod.app.settings.update({ 'general.timezone': 'Europe/Moscow' });
-    await new AdminAuth(mod.app.db, mod.app.settings).setPassword(PASSWORD);
     await waitForLight(mod.app.status, 'ami', 'green');
     await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast' });
     while (Number((await mod.app.db('calls').count({ n: '*' }))[0]!.n) < 20) await new Promise((r) => setTimeout(r, 10));
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(mod.app.url + '/login');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL('**/status');
+    await logInAsAdmin(page, mod.app, '/status');
   });
   after(async () => {
     await page?.close();

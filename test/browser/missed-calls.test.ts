@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { AdminAuth } from '../../src/web/admin-auth.js';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { launchChromium, screenshotPath } from '../support/browser.js';
+import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
 import { startModule, waitForLight, type TestModule } from '../support/module.js';
 
-const PASSWORD = 'browser-test-password';
 // Test tokens must never look like real ones.
 const BOT_TOKEN = '123456789:TESTmissedAbcdefghijklmnopqrstuvwxyz';
 
@@ -30,16 +28,12 @@ describe('Missed calls page in Chromium', function () {
     await directory.saveGroup({ name: 'Support', members: ['104'] });
     await mod.app.start();
     await waitForLight(mod.app.status, 'bot:default', 'green');
-    await new AdminAuth(mod.app.db, mod.app.settings).setPassword(PASSWORD);
     // One subscriber who came through /activate, with a Telegram name of his own.
     await mod.app.missedCalls.store.activate('3002', { kind: 'extension', id: '101' }, 'Boris Telegramov');
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: mod.app.url });
     page = await context.newPage();
-    await page.goto(mod.app.url + '/missed-calls');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL('**/missed-calls');
+    await logInAsAdmin(page, mod.app, '/missed-calls');
   });
   after(async () => {
     await context?.close();

@@ -17,3 +17,17 @@ export function screenshotPath(name: string): string {
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, `${name}.png`);
 }
+
+/**
+ * Sets the admin password of a running module and logs in through the login page, landing
+ * on `path` (the page asked for before the login redirect).
+ */
+export async function logInAsAdmin(page: import('playwright-core').Page, app: import('../../src/app.js').App, path: string): Promise<void> {
+  const password = 'browser-test-password';
+  const { AdminAuth } = await import('../../src/web/admin-auth.js');
+  await new AdminAuth(app.db, app.settings).setPassword(password);
+  await page.goto(app.url + path);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`**${path}`);
+}
