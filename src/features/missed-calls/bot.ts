@@ -2,7 +2,7 @@ import { Composer, type Context } from 'grammy';
 import type { SettingsStore } from '../../settings/settings-store.js';
 import type { Database } from '../../storage/database.js';
 import { describeScope } from './notifier.js';
-import type { MissedCallStore } from './store.js';
+import type { MissedCallStore, Scope } from './store.js';
 import { textsIn, type BotTexts } from './texts.js';
 import type { CallBackFromNotice } from './call-back.js';
 
@@ -52,7 +52,10 @@ export function missedCallsBot(deps: { db: Database; store: MissedCallStore; set
 
   async function activate(ctx: Context, key: string) {
     const scope = await scopeOf(ctx, 'activate', key);
-    if (!scope) return;
+    if (scope) await subscribe(ctx, scope);
+  }
+
+  async function subscribe(ctx: Context, scope: Scope) {
     const t = texts();
     const outcome = await deps.store.activate(chatId(ctx), scope, telegramName(ctx));
     const what = await describeScope(deps.db, scope, t);
@@ -60,10 +63,15 @@ export function missedCallsBot(deps: { db: Database; store: MissedCallStore; set
     await ctx.reply(reply(what));
   }
 
+  // /start <payload> comes from a t.me link: a one-time link token (L…) or an activation key.
   bot.command('start', async (ctx) => {
     const payload = ctx.match.trim();
-    if (payload) return activate(ctx, payload);
-    await ctx.reply(texts().help);
+    if (!payload) return ctx.reply(texts().help);
+    if (!payload.startsWith('L')) return activate(ctx, payload);
+    const used = await deps.store.consumeLinkToken(payload, chatId(ctx));
+    if (typeof used === 'object') return subscribe(ctx, used);
+    if (used === 'unknown') return activate(ctx, payload); // keys may start with L too
+    await ctx.reply(used === 'used' ? texts().linkUsed : texts().linkExpired);
   });
   bot.command('help', (ctx) => ctx.reply(texts().help));
   bot.command('activate', (ctx) => activate(ctx, ctx.match.trim()));

@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PbxDirectory } from '../../pbx/pbx-directory.js';
 import type { SettingsStore } from '../../settings/settings-store.js';
@@ -89,6 +90,28 @@ export const missedCallsRoutes: FastifyPluginAsync<MissedCallsRoutesDeps> = asyn
       return refused(req, reply, err);
     }
     return saved(reply, 'groups');
+  });
+
+  // A one-time subscription link with its QR code, shown once (not stored for display).
+  app.post('/missed-calls/links', async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, string>;
+    const scope = { kind: body.kind === 'group' ? 'group' : 'extension', id: String(body.id ?? '') } as const;
+    const bot = deps.botUsername();
+    const label = (await admin.scopeChoices()).find((c) => c.scope.kind === scope.kind && c.scope.id === scope.id)?.label;
+    if (!label) return page(req, reply.code(404), { problem: 'There is no such group or extension.' });
+    if (!bot) return page(req, reply.code(400), { problem: 'The bot is not connected yet: a link needs its username.' });
+    const { token, expiresAt } = await deps.missedCalls.store.createLinkToken(scope);
+    const link = deepLink(bot, token);
+    const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: deps.settings.get('general.timezone'), dateStyle: 'medium', timeStyle: 'short' });
+    reply.header('cache-control', 'no-store');
+    return renderPage(req, reply, 'missed-calls/link.ejs', {
+      title: `Subscription link: ${label}`,
+      currentPath: '/missed-calls',
+      link,
+      qrSvg: await QRCode.toString(link, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }),
+      expires: fmt.format(new Date(expiresAt)),
+      label,
+    });
   });
 
   app.post('/missed-calls/keys/revoke', async (req, reply) => {

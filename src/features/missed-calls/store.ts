@@ -210,6 +210,32 @@ export class MissedCallStore {
     return rows.map(toSubscriber);
   }
 
+  /**
+   * A one-time subscription link token for a scope (`https://t.me/<bot>?start=<token>`):
+   * single use, expiring after `ttlMs` (default a week). Starts with `L` so /start can tell
+   * it from an activation key.
+   */
+  async createLinkToken(scope: Scope, ttlMs = 7 * 24 * 3600_000): Promise<{ token: string; expiresAt: number }> {
+    const token = `L${crypto.randomBytes(18).toString('base64url')}`;
+    const now = this.now();
+    await this.db('mc_link_tokens').insert({ token, scope_kind: scope.kind, scope_id: scope.id, created_at: now, expires_at: now + ttlMs });
+    return { token, expiresAt: now + ttlMs };
+  }
+
+  /** Uses a link token: its scope, or why it cannot be used (unknown, used, expired). */
+  async consumeLinkToken(token: string, chatId: string): Promise<Scope | 'unknown' | 'used' | 'expired'> {
+    if (!/^L[A-Za-z0-9_-]{24}$/.test(token)) return 'unknown';
+    const now = this.now();
+    return this.db.transaction(async (trx) => {
+      const row = await trx('mc_link_tokens').where({ token }).first();
+      if (!row) return 'unknown';
+      if (row.used_at !== null && row.used_at !== undefined) return row.used_by_chat === chatId ? { kind: row.scope_kind, id: row.scope_id } : 'used';
+      if (Number(row.expires_at) < now) return 'expired';
+      await trx('mc_link_tokens').where({ token }).update({ used_at: now, used_by_chat: chatId });
+      return { kind: row.scope_kind, id: row.scope_id } as Scope;
+    });
+  }
+
   /** The extension a chat calls back from (chosen once, for group subscriptions). */
   async extensionOfChat(chatId: string): Promise<string | undefined> {
     const row = await this.db('mc_chat_extensions').where({ chat_id: chatId }).first('extension');

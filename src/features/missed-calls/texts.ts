@@ -41,6 +41,8 @@ export const BOT_TEXTS = {
     unknownCall: 'This call is no longer in the PBX history.',
     callBackFailed: (why: string) => `The PBX could not call back: ${why}.`,
     calledBack: (who: string, time: string) => `↩️ Called back by ${who} at ${time}`,
+    linkUsed: 'This subscription link was already used. Ask your PBX administrator for a new one.',
+    linkExpired: 'This subscription link has expired. Ask your PBX administrator for a new one.',
   },
   ru: {
     description: 'Я присылаю уведомления о пропущенных звонках офисной АТС: кто звонил, кому, когда и сколько звонил. Ключ активации выдаёт администратор АТС.',
@@ -81,6 +83,8 @@ export const BOT_TEXTS = {
     unknownCall: 'Этого звонка больше нет в истории АТС.',
     callBackFailed: (why: string) => `АТС не смогла перезвонить: ${why}.`,
     calledBack: (who: string, time: string) => `↩️ Перезвонил ${who} в ${time}`,
+    linkUsed: 'Эта ссылка для подписки уже использована. Попросите новую у администратора АТС.',
+    linkExpired: 'Срок действия ссылки для подписки истёк. Попросите новую у администратора АТС.',
   },
 } satisfies Record<Language, unknown>;
 

@@ -42,6 +42,15 @@ export const missedCalls: Migration = {
       t.bigInteger('pressed_at').notNullable();
       t.primary(['call_id', 'chat_id']);
     });
+    await db.schema.createTable('mc_link_tokens', (t) => {
+      t.string('token', 64).primary();
+      t.string('scope_kind', 16).notNullable();
+      t.string('scope_id', 64).notNullable();
+      t.bigInteger('created_at').notNullable();
+      t.bigInteger('expires_at').notNullable();
+      t.bigInteger('used_at');
+      t.string('used_by_chat', 32);
+    });
     await db.schema.createTable('mc_key_failures', (t) => {
       t.string('chat_id', 32).primary();
       t.integer('count').notNullable();
@@ -49,7 +58,7 @@ export const missedCalls: Migration = {
     });
   },
   async down(db) {
-    for (const table of ['mc_key_failures', 'mc_callbacks', 'mc_chat_extensions', 'mc_subscribers', 'mc_keys']) await db.schema.dropTableIfExists(table);
+    for (const table of ['mc_key_failures', 'mc_link_tokens', 'mc_callbacks', 'mc_chat_extensions', 'mc_subscribers', 'mc_keys']) await db.schema.dropTableIfExists(table);
     await db.schema.alterTable('user_groups', (t) => t.dropColumn('notify_missed'));
   },
 };
