@@ -19,6 +19,8 @@ import { Metrics } from './status/metrics.js';
 import { StatusBoard } from './status/status-board.js';
 import { openDatabase, type Database } from './storage/database.js';
 import { BotRegistry } from './telegram/bots.js';
+import { checkBotToken, customBotId, CustomBotStore, handPendingToDefault } from './telegram/custom-bots.js';
+import { botsRoutes } from './features/missed-calls/bots-routes.js';
 import { DEFAULT_BOT_ID, Outbox } from './telegram/outbox.js';
 import { RecipientStore } from './telegram/recipients.js';
 import type { BotDefinition } from './telegram/telegram-bot.js';
@@ -37,6 +39,8 @@ export interface App {
   metrics: Metrics;
   outbox: Outbox;
   bots: BotRegistry;
+  /** The admin's own bots (Bots page); the active one serves missed-call notices. */
+  customBots: CustomBotStore;
   ami: AmiClient | null;
   calls: CallEngine;
   missedCalls: MissedCalls;
@@ -89,10 +93,44 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const outbox = new Outbox(db, metrics);
   const recipients = new RecipientStore(db);
-  // Read when the bots start: the features below are built by then.
+  const customBots = new CustomBotStore(db, scrubber);
+  await customBots.load();
+  // Read when the bots start: the features below are built by then. The default bot and the
+  // active custom bot both carry the missed-calls commands: subscribers who joined through the
+  // default bot, and the buttons of notices it sent, keep working after a switch.
   const botDefinitions = (): BotDefinition[] => {
+    const defs: BotDefinition[] = [];
     const token = settings.get('telegram.bot_token');
-    return token ? [{ id: DEFAULT_BOT_ID, name: 'default', token, composers: [missedCalls.composer], profile: missedCalls.profile }] : [];
+    if (token) defs.push({ id: DEFAULT_BOT_ID, name: 'default', token, composers: [missedCalls.composer], profile: missedCalls.profile });
+    const active = customBots.active();
+    if (active) {
+      defs.push({
+        id: customBotId(active.id),
+        name: active.name,
+        token: active.token,
+        composers: [missedCalls.composer],
+        profile: missedCalls.profile,
+        refusedHint: 'check it on the Bots page (Missed calls). Notices go through the default bot meanwhile; the waiting ones were handed to it',
+      });
+    }
+    return defs;
+  };
+  /** The bot that sends missed-call notices now: the active custom bot while its light is green, else the default bot. */
+  const featureBotId = (): string => {
+    const active = customBots.active();
+    const bot = active ? bots.get(customBotId(active.id)) : undefined;
+    return bot?.state === 'ready' ? bot.definition.id : DEFAULT_BOT_ID;
+  };
+  /** A custom bot's token was refused: its waiting notices go through the default bot, nothing is lost. */
+  const fallBack = (botId: string): void => {
+    if (botId === DEFAULT_BOT_ID) return;
+    handPendingToDefault(db, botId).then(
+      (moved) => {
+        if (moved) logger.warn({ bot: botId, moved }, 'bot token refused: its waiting messages go through the default bot');
+        bots.wake(DEFAULT_BOT_ID);
+      },
+      (err: Error) => logger.error({ bot: botId, err: err.message }, 'could not hand waiting messages to the default bot'),
+    );
   };
   const bots = new BotRegistry({
     apiRoot: config.botApiRoot,
@@ -111,6 +149,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }),
     inFlight: () => settings.get('telegram.in_flight'),
     retry: options.outboxRetry,
+    onTokenRefused: fallBack,
+  });
+  customBots.on('change', () => {
+    bots.reload().then(
+      () => bots.wake(DEFAULT_BOT_ID),
+      (err: Error) => logger.error({ err: err.message }, 'could not restart the bots'),
+    );
   });
   settings.on('change', (keys: string[]) => {
     if (keys.includes('telegram.bot_token')) bots.reload().catch((err: Error) => logger.error({ err: err.message }, 'could not restart the bot'));
@@ -123,7 +168,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).
   if (!ami) status.set('ami', 'Asterisk AMI', 'red', 'not configured: set TGPBX_AMI_URL (ami://user:secret@host:5038)');
   const calls = new CallEngine({ db, ami, settings, logger, metrics, clock: options.clock, settleMs: options.callSettleMs });
-  const missedCalls = createMissedCalls({ db, history: calls.history, directory: calls.directory, outbox, settings, dialer: new CallBackDialer(ami) });
+  const missedCalls = createMissedCalls({ db, history: calls.history, directory: calls.directory, outbox, settings, dialer: new CallBackDialer(ami), botId: featureBotId });
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
   const dialplanHooks = new DialplanHooks({ config, db, settings, ami, logger, status, metrics }, options.dialplanHooks);
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
@@ -153,7 +198,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             db,
             settings,
             adminToken: config.adminToken,
-            botUsername: () => bots.get(DEFAULT_BOT_ID)?.me?.username ?? null,
+            botUsername: () => bots.get(featureBotId())?.me?.username ?? null,
+          }),
+      },
+      {
+        prefix: '',
+        plugin: (web) =>
+          botsRoutes(web, {
+            customBots,
+            bots,
+            status,
+            settings,
+            adminToken: config.adminToken,
+            checkToken: (token) => checkBotToken(config.botApiRoot, token, scrubber),
+            servingBotId: featureBotId,
           }),
       },
     ],
@@ -168,6 +226,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     outbox,
     bots,
+    customBots,
     ami,
     calls,
     missedCalls,

@@ -15,6 +15,10 @@ export interface SettingDefinition<T = unknown> {
   options?: string[];
 }
 
+/** The shape of a Telegram bot token (the default bot's setting and the custom bots share it). */
+export const BOT_TOKEN_SHAPE = /^\d{5,12}:[A-Za-z0-9_-]{30,}$/;
+export const BOT_TOKEN_SHAPE_PROBLEM = 'does not look like a bot token (digits, a colon, then 35 letters)';
+
 function setting<T>(def: SettingDefinition<T>): SettingDefinition<T> {
   return def;
 }
@@ -38,7 +42,7 @@ export const settingsCatalogue = [
     schema: z
       .string()
       .trim()
-      .refine((v) => v === '' || /^\d{5,12}:[A-Za-z0-9_-]{30,}$/.test(v), 'does not look like a bot token (digits, a colon, then 35 letters)'),
+      .refine((v) => v === '' || BOT_TOKEN_SHAPE.test(v), BOT_TOKEN_SHAPE_PROBLEM),
     defaultValue: '',
     secret: true,
     input: 'secret',

@@ -25,6 +25,8 @@ export interface BotRegistryOptions {
   inFlight: () => number;
   /** Shown when no bot is configured at all. */
   emptyHint?: string;
+  /** A bot's token was refused (its light just turned red), e.g. to hand its pending rows to another lane. */
+  onTokenRefused?: (botId: string) => void;
   /** Backoff of outbox retries after 5xx and network errors (default 1 s doubling to 5 min). */
   retry?: BackoffPolicy;
 }
@@ -41,7 +43,13 @@ interface RunningBot {
  */
 export class BotRegistry {
   private readonly running = new Map<string, RunningBot>();
-  private readonly onEnqueued = (botId: string) => this.running.get(botId)?.sender.wake();
+  private reloading: Promise<void> = Promise.resolve();
+  private readonly onEnqueued = (botId: string) => {
+    const run = this.running.get(botId);
+    run?.sender.wake();
+    // A row written for a bot whose token is refused (a race with the refusal) is handed on too.
+    if (run?.bot.state === 'refused') this.opts.onTokenRefused?.(botId);
+  };
 
   constructor(private readonly opts: BotRegistryOptions) {}
 
@@ -51,8 +59,17 @@ export class BotRegistry {
     await this.reload();
   }
 
-  /** Applies changed definitions: new bots start, removed ones stop, changed tokens restart. */
-  async reload(): Promise<void> {
+  /**
+   * Applies changed definitions: new bots start, removed ones stop, changed tokens restart.
+   * Reloads run one after another: two at once would start the same bot twice.
+   */
+  reload(): Promise<void> {
+    const next = this.reloading.then(() => this.apply());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async apply(): Promise<void> {
     const wanted = new Map(this.opts.definitions().map((d) => [d.id, d]));
     for (const [id, run] of this.running) {
       const def = wanted.get(id);
@@ -68,9 +85,15 @@ export class BotRegistry {
     return this.running.get(id)?.bot;
   }
 
+  /** Tells a bot's outbox lane to look for rows now (e.g. rows handed over from another lane). */
+  wake(id: string): void {
+    this.running.get(id)?.sender.wake();
+  }
+
   /** Stops every bot after its lane has recorded the messages in flight. */
   async stop(): Promise<void> {
     this.opts.outbox.off('enqueued', this.onEnqueued);
+    await this.reloading;
     await Promise.all([...this.running.keys()].map((id) => this.stopOne(id)));
   }
 
@@ -82,6 +105,7 @@ export class BotRegistry {
       logger: opts.logger,
       status: opts.status,
       onReady: () => sender?.wake(),
+      onRefused: () => opts.onTokenRefused?.(def.id),
     });
     sender = new OutboxSender({
       db: opts.db,

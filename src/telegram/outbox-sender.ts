@@ -93,6 +93,9 @@ export class OutboxSender {
       if (api) {
         this.limiter.setLimits(this.opts.limits());
         const heads = await this.chatHeads();
+        // The token may have been refused while the rows were read (and the rows handed to
+        // another lane): never send with a client the bot no longer lends.
+        if (this.opts.bot.api() !== api) continue;
         for (const row of heads) {
           if (this.inFlight.size >= this.opts.inFlight()) break;
           if (this.busyChats.has(row.chat_id)) continue;

@@ -15,6 +15,8 @@ export interface BotDefinition {
   composers: Composer<Context>[];
   /** What the bot announces in Telegram (setMyCommands, setMyDescription), set after each successful start. */
   profile?: () => BotProfile;
+  /** What the status detail of a refused token advises (default: check it in Settings). */
+  refusedHint?: string;
 }
 
 /** The command list and descriptions a bot shows its users. */
@@ -32,6 +34,8 @@ export interface TelegramBotOptions {
   status: StatusBoard;
   /** Called whenever the bot becomes ready (its outbox lane may send again). */
   onReady: () => void;
+  /** Called whenever Telegram refuses the token (the light has just turned red). */
+  onRefused?: () => void;
   backoff?: BackoffPolicy;
   /** Re-check a refused token after this long (default 10 min): an admin may have revoked and restored it. */
   recheckRefusedMs?: number;
@@ -169,8 +173,9 @@ export class TelegramBot implements SenderBot {
 
   private refuse(description: string): void {
     this.opts.logger.warn({ bot: this.definition.id, reason: description }, 'Telegram refused the bot token');
-    this.setState('refused', 'red', `Telegram refused the token (${description}); check it in Settings`);
+    this.setState('refused', 'red', `Telegram refused the token (${description}); ${this.definition.refusedHint ?? 'check it in Settings'}`);
     this.retryAfter(this.opts.recheckRefusedMs ?? 600_000);
+    this.opts.onRefused?.();
   }
 
   private retryAfter(delay: number): void {

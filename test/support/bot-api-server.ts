@@ -133,6 +133,17 @@ export class BotApiServer {
     return this.world.addBot(spec);
   }
 
+  /**
+   * Revokes a bot's token (as @BotFather's /revoke does): from now on every call with it,
+   * getMe, sendMessage and the next getUpdates included, answers 401 Unauthorized.
+   */
+  revokeBot(token: string): void {
+    const bot = this.world.bots.get(token);
+    if (!bot) throw new Error('no bot with this token');
+    this.world.bots.delete(token);
+    bot.poll?.fail(Errors.unauthorized());
+  }
+
   /** A simulated user (created on first call for an id; bots may write to him unless `started: false`). */
   user(spec: UserSpec): SimUser {
     let sim = this.simUsers.get(spec.id);

@@ -16,10 +16,10 @@ import { textsIn } from './texts.js';
  * The missed-calls feature (seed 001): subscriptions by key, notices for missed calls,
  * service messages, and the bot commands. Built once by the composition root.
  */
-export function createMissedCalls(deps: { db: Database; history: CallHistory; directory: PbxDirectory; outbox: Outbox; settings: SettingsStore; dialer: CallBackDialer }) {
+export function createMissedCalls(deps: { db: Database; history: CallHistory; directory: PbxDirectory; outbox: Outbox; settings: SettingsStore; dialer: CallBackDialer; botId?: () => string }) {
   const store = new MissedCallStore(deps.db);
   const callBack = new CallBackFromNotice({ db: deps.db, store, dialer: deps.dialer });
-  const notifier = new MissedCallNotifier({ db: deps.db, store, outbox: deps.outbox, settings: deps.settings });
+  const notifier = new MissedCallNotifier({ db: deps.db, store, outbox: deps.outbox, settings: deps.settings, botId: deps.botId });
   deps.history.onCallEnded(notifier.onCallEnded);
   const admin = new MissedCallsAdmin({ store, notifier, directory: deps.directory, db: deps.db });
   const composer = missedCallsBot({ db: deps.db, store, settings: deps.settings, callBack });

@@ -11,7 +11,7 @@ import { textsIn, type BotTexts } from './texts.js';
 /** A call to the caller's number this long after his missed call still counts as calling him back. */
 const CALLED_BACK_WINDOW_MS = 7 * 24 * 3600_000;
 
-/** Which bot sends this feature's messages (the default bot until custom bots arrive). */
+/** The default bot of the feature; `deps.botId()` names the bot that sends now (an active custom bot, else this). */
 export const MISSED_CALLS_BOT = 'default';
 
 /**
@@ -21,7 +21,7 @@ export const MISSED_CALLS_BOT = 'default';
  */
 export class MissedCallNotifier {
   constructor(
-    private readonly deps: { db: Database; store: MissedCallStore; outbox: Outbox; settings: SettingsStore; now?: () => number },
+    private readonly deps: { db: Database; store: MissedCallStore; outbox: Outbox; settings: SettingsStore; now?: () => number; botId?: () => string },
   ) {}
 
   /** The CallHistory hook: one notice per subscriber chat in scope, keyed by call and chat. */
@@ -40,7 +40,7 @@ export class MissedCallNotifier {
       const buttons = /^\+?[0-9]{3,20}$/.test(call.caller.number) ? { inline_keyboard: [[{ text: this.texts.callBackButton, callback_data: `mc:cb:${callId}` }]] } : undefined;
       await this.deps.outbox.enqueue(trx, {
         key: noticeKey(call.linkedid, notice.chatId),
-        botId: MISSED_CALLS_BOT,
+        botId: this.botId(),
         chatId: notice.chatId,
         method: 'sendMessage',
         params: { text, ...(buttons ? { reply_markup: buttons } : {}) },
@@ -74,7 +74,7 @@ export class MissedCallNotifier {
         const original = JSON.parse(n.payload) as { text: string };
         await this.deps.outbox.enqueue(trx, {
           key: `mc-called-back:${m.linkedid}:${n.chat_id}`,
-          botId: MISSED_CALLS_BOT,
+          botId: this.botId(),
           chatId: n.chat_id,
           method: 'editMessageText',
           params: { message_id_of: n.idempotency_key, text: `${original.text}\n${this.texts.calledBack(who, time)}` },
@@ -95,7 +95,7 @@ export class MissedCallNotifier {
       for (const s of subscribers) {
         await this.deps.outbox.enqueue(trx, {
           key: `mc-group-flag:${groupId}:${stamp}:${s.chatId}`,
-          botId: MISSED_CALLS_BOT,
+          botId: this.botId(),
           chatId: s.chatId,
           method: 'sendMessage',
           params: { text: on ? t.groupOn(group?.name ?? String(groupId)) : t.groupOff(group?.name ?? String(groupId)) },
@@ -114,13 +114,18 @@ export class MissedCallNotifier {
       const what = await describeScope(trx, before.scope, this.texts);
       await this.deps.outbox.enqueue(trx, {
         key: `mc-admin:${id}:${this.now()}`,
-        botId: MISSED_CALLS_BOT,
+        botId: this.botId(),
         chatId: before.chatId,
         method: 'sendMessage',
         params: { text: on ? this.texts.adminOn(what) : this.texts.adminOff(what) },
       });
       return true;
     });
+  }
+
+  /** The bot that serves the feature right now (read at each message). */
+  private botId(): string {
+    return this.deps.botId?.() ?? MISSED_CALLS_BOT;
   }
 
   private get language(): Language {
