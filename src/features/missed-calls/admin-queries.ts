@@ -39,10 +39,10 @@ export class MissedCallAdminQueries {
     return new Map(rows.map((r) => [`${r.scope_kind}:${r.scope_id}`, Number(r.n)]));
   }
 
-  /** Chats the missed-calls bot cannot reach now, by chat id (a later successful send clears the mark). */
-  async refusals(): Promise<Map<string, DeliveryRefusal>> {
+  /** Chats the bot that sends the notices (`botId`) cannot reach now, by chat id (a later successful send clears the mark). */
+  async refusals(botId: string = MISSED_CALLS_BOT): Promise<Map<string, DeliveryRefusal>> {
     const rows: { chat_id: string; state: RecipientState; reason: string; updated_at: number | string }[] = await this.db('telegram_recipients')
-      .where({ bot_id: MISSED_CALLS_BOT })
+      .where({ bot_id: botId })
       .whereIn('state', ['blocked', 'unreachable'])
       .select('chat_id', 'state', 'reason', 'updated_at');
     return new Map(rows.map((r) => [r.chat_id, { state: r.state, reason: r.reason, since: Number(r.updated_at) }]));

@@ -121,7 +121,7 @@ export class MissedCallsAdmin {
 
   /** Every subscriber, oldest first, with the status to show. */
   async subscribers(): Promise<SubscriberEntry[]> {
-    const [subscribers, refusals, labels] = await Promise.all([this.deps.store.list(), this.queries.refusals(), this.scopeLabels()]);
+    const [subscribers, refusals, labels] = await Promise.all([this.deps.store.list(), this.queries.refusals(this.deps.notifier.botId()), this.scopeLabels()]);
     return subscribers.map((s) => entry(s, refusals.get(s.chatId), labels));
   }
 
@@ -129,7 +129,7 @@ export class MissedCallsAdmin {
   async subscriber(id: number): Promise<SubscriberEntry> {
     const s = await this.deps.store.get(id);
     if (!s) throw notFound('subscriber');
-    const [refusals, labels] = await Promise.all([this.queries.refusals(), this.scopeLabels()]);
+    const [refusals, labels] = await Promise.all([this.queries.refusals(this.deps.notifier.botId()), this.scopeLabels()]);
     return entry(s, refusals.get(s.chatId), labels);
   }
 

@@ -124,7 +124,8 @@ export class MissedCallNotifier {
   }
 
   /** The bot that serves the feature right now (read at each message). */
-  private botId(): string {
+  /** The bot that sends the feature's messages now (the active custom bot while it works, else the default). */
+  botId(): string {
     return this.deps.botId?.() ?? MISSED_CALLS_BOT;
   }
 
