@@ -7,7 +7,7 @@ import { Api, Bot, GrammyError, HttpError, InlineKeyboard, InputFile } from 'gra
 import type { Message } from 'grammy/types';
 import { BotApiServer, fakePng, type SimUser } from '../support/bot-api-server.js';
 
-const TOKEN = '123456789:AAEmulatorTestTokenAAAAAAAAAAAAAAAA';
+const TOKEN = '123456789:TESTEmulatorTokenAAAAAAAAAAAAAAAA';
 const BOT = { token: TOKEN, username: 'tgpbx_test_bot', first_name: 'PBX' };
 
 /** Matches a GrammyError with the given code and (optionally) description. */
