@@ -142,13 +142,17 @@ export class CallHistory {
     }));
   }
 
-  /** One call with its legs (a timeline) and missed targets. */
-  async get(id: number): Promise<{ call: CallRow; legs: Record<string, unknown>[]; missed: Record<string, unknown>[]; detail: unknown } | undefined> {
+  /** One call with its legs (a timeline), missed targets and the CDRs Asterisk wrote for it (cdr_manager). */
+  async get(id: number): Promise<{ call: CallRow; legs: Record<string, unknown>[]; missed: Record<string, unknown>[]; cdrs: Record<string, unknown>[]; detail: unknown } | undefined> {
     const call = await this.db('calls').where({ id }).first();
     if (!call) return undefined;
     const legs = await this.db('call_legs').where({ call_id: id }).orderBy('started_at');
     const missed = await this.db('call_missed').where({ call_id: id });
-    return { call: { ...call, missed_for: missed.map((m: { target: string }) => m.target).join(', ') }, legs, missed, detail: JSON.parse(call.detail as string) };
+    const cdrs = await this.db('cdr_records')
+      .where({ linkedid: call.linkedid })
+      .orderBy('id')
+      .select('source', 'destination', 'channel', 'destination_channel', 'last_application', 'disposition', 'start_time', 'answer_time', 'end_time', 'duration', 'billable_seconds', 'account_code');
+    return { call: { ...call, missed_for: missed.map((m: { target: string }) => m.target).join(', ') }, legs, missed, cdrs, detail: JSON.parse(call.detail as string) };
   }
 }
 

@@ -66,6 +66,7 @@ describe('call history and groups pages in Chromium', function () {
     await page.waitForURL('**/calls/*');
     assert.equal(await page.locator('table.legs tbody tr').count(), 2);
     assert.equal(await page.locator('svg.timeline rect.ring').count(), 2);
+    assert.equal(await page.locator('table.cdrs tbody tr').count(), 2);
     assert.match((await page.textContent('dl.facts')) ?? '', /Missed for\s*101 \(.*\), 102/);
     await page.screenshot({ path: screenshotPath('call-detail'), fullPage: true });
   });
