@@ -55,7 +55,12 @@ declare module 'fastify' {
 /** Pages anyone may open: the login and first-visit pages, static files, probes for supervisors; /api has its own token. */
 function isPublic(url: string): boolean {
   const p = url.split('?')[0]!;
-  return ['/login', '/setup', '/health', '/metrics'].includes(p) || p.startsWith('/static/') || p.startsWith('/api/');
+  return ['/login', '/setup'].includes(p) || needsNoSession(p);
+}
+
+/** Requests that never look at the admin session (no page around them): no session lookup for them. */
+function needsNoSession(path: string): boolean {
+  return path === '/health' || path === '/metrics' || path.startsWith('/static/') || path.startsWith('/api/');
 }
 
 /**
@@ -83,6 +88,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: path.join(projectRoot, 'public'), prefix: '/static/' });
 
   app.addHook('onRequest', async (req, reply) => {
+    if (needsNoSession(req.url.split('?')[0]!)) return;
     req.isAdmin = await deps.auth.validSession(unsignedCookie(req, SESSION_COOKIE));
     if (req.isAdmin || isPublic(req.url)) return;
     if (!deps.auth.hasPassword()) return reply.redirect('/setup');

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
 import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, callsStored } from '../support/module.js';
 
 
 describe('call history and groups pages in Chromium', function () {
@@ -21,7 +21,7 @@ describe('call history and groups pages in Chromium', function () {
     await mod.app.settings.update({ 'general.timezone': 'Europe/Moscow' });
     await waitForLight(mod.app.status, 'ami', 'green');
     await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast' });
-    while (Number((await mod.app.db('calls').count({ n: '*' }))[0]!.n) < 20) await new Promise((r) => setTimeout(r, 10));
+    await callsStored(mod.app, 20);
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await logInAsAdmin(page, mod.app, '/status');
   });

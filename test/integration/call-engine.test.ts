@@ -2,16 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
-
-/** Polls the calls table (filled by another component) until it holds `n` rows. */
-async function callsStored(mod: TestModule, n: number): Promise<void> {
-  for (;;) {
-    const [row] = await mod.app.db('calls').count({ count: '*' });
-    if (Number(row?.count) >= n) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { startModule, waitForLight, type TestModule, until, callsStored, callStored } from '../support/module.js';
 
 describe('call engine in the running module, fed by the AMI emulator', () => {
   let ami: AmiServer;
@@ -30,7 +21,7 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
 
   it('stores the 20 calls of the burst with their legs, missed targets and 30 CDRs', async () => {
     await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast', chunkSize: 1400 });
-    await callsStored(mod, 20);
+    await callsStored(mod.app, 20);
     const db = mod.app.db;
     const byDisposition: { disposition: string; n: number }[] = await db('calls').select('disposition').count({ n: '*' }).groupBy('disposition').orderBy('disposition') as never;
     assert.deepEqual(byDisposition.map((r) => [r.disposition, Number(r.n)]), [
@@ -43,37 +34,30 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
       ['102', 5],
     ]);
     assert.equal(Number((await db('call_legs').count({ n: '*' }))[0]!.n), 30);
-    for (;;) {
-      const cdrs = Number((await db('cdr_records').count({ n: '*' }))[0]!.n);
-      if (cdrs === 30) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until('30 CDRs', async () => Number((await db('cdr_records').count({ n: '*' }))[0]!.n) === 30);
     const cdr = await db('cdr_records').where({ linkedid: '1795332849.36' }).first();
     assert.equal(cdr.disposition, 'ANSWERED');
     assert.equal(cdr.billable_seconds, 3);
   });
 
   it("learns extension names from the phones' caller ID, never overriding the admin's", async () => {
-    while ((await mod.app.calls.directory.endpoints()).length < 3) await new Promise((r) => setTimeout(r, 10));
+    await until('3 endpoints', async () => (await mod.app.calls.directory.endpoints()).length >= 3);
     await mod.app.calls.directory.saveEndpoint('102', 'extension', 'Sales desk');
     await ami.replay(path.join(AMI_FIXTURES, 'ringgroup-missed.ami'), { timing: 'fast' });
-    await callsStored(mod, 1);
-    for (;;) {
-      const names = Object.fromEntries((await mod.app.calls.directory.endpoints()).map((e) => [e.endpoint, e.name]));
-      if (names['101']) {
-        assert.deepEqual(names, { '101': 'Ext 101', '102': 'Sales desk', trunk: '' });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await callsStored(mod.app, 1);
+    const names = await until('the name of 101 learned', async () => {
+      const byEndpoint = Object.fromEntries((await mod.app.calls.directory.endpoints()).map((e) => [e.endpoint, e.name]));
+      return byEndpoint['101'] ? byEndpoint : undefined;
+    });
+    assert.deepEqual(names, { '101': 'Ext 101', '102': 'Sales desk', trunk: '' });
   });
 
   it('a replayed call (AMI reconnect) is stored once', async () => {
     await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
-    await callsStored(mod, 1);
+    await callsStored(mod.app, 1);
     await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
     await ami.replay(path.join(AMI_FIXTURES, 'answered-call.ami'), { timing: 'fast' });
-    await callsStored(mod, 2);
+    await callsStored(mod.app, 2);
     const rows = await mod.app.db('calls').select('linkedid', 'disposition').orderBy('id');
     assert.deepEqual(rows.map((r) => [r.linkedid, r.disposition]), [
       ['1795331344.0', 'missed'],
@@ -87,7 +71,7 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
     await ami.sendRaw(Buffer.from([0xff, 0xfe, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
     await ami.sendRaw('Event: Hangup\r\nLinkedid: 43.1\r\nCause: 16\r\n\r\n');
     await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
-    while ((await mod.app.db('calls').where({ linkedid: '1795331344.0' }).first()) === undefined) await new Promise((r) => setTimeout(r, 10));
+    await callStored(mod.app, '1795331344.0');
     assert.equal(mod.app.ami!.state, 'connected');
     const metrics = await mod.app.metrics.render();
     assert.match(metrics, /tgpbx_call_events_ignored_total\{reason="missing_field"\} 1/);
@@ -95,18 +79,15 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
   });
 
   it('reads the PJSIP endpoints from Asterisk after login', async () => {
-    for (;;) {
-      const rows = await mod.app.calls.directory.endpoints();
-      if (rows.length === 3) {
-        assert.deepEqual(rows.map((r) => [r.endpoint, r.kind]), [
-          ['101', 'extension'],
-          ['102', 'extension'],
-          ['trunk', 'trunk'],
-        ]);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const rows = await until('3 endpoints read', async () => {
+      const all = await mod.app.calls.directory.endpoints();
+      return all.length === 3 ? all : undefined;
+    });
+    assert.deepEqual(rows.map((r) => [r.endpoint, r.kind]), [
+      ['101', 'extension'],
+      ['102', 'extension'],
+      ['trunk', 'trunk'],
+    ]);
   });
 
   it('closes a call whose Hangup was lost while AMI was down, once Asterisk says its channels are gone', async () => {
@@ -121,11 +102,11 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
     const events = loadAmiEvents('missed-call.ami');
     const half = events.slice(0, events.findIndex((e) => e.event === 'DialEnd'));
     for (const e of half) ami.emitEvent(Object.entries(e.fields).map(([k, v]) => [k, v] as [string, string]));
-    while (mod.app.calls.tracker.active === 0) await new Promise((r) => setTimeout(r, 5)); // the half call arrived
+    await until('the half call', () => mod.app.calls.tracker.active > 0);
     const reconnected = ami.waitForLogins(2);
     await ami.dropConnections();
     await reconnected;
-    await callsStored(mod, 1);
+    await callsStored(mod.app, 1);
     const call = await mod.app.db('calls').first();
     assert.equal(call.linkedid, '1795331344.0');
     assert.equal(Boolean(call.partial), true);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, callsStored } from '../support/module.js';
 import { WebClient } from '../support/web-client.js';
 
 const TOKEN = 'api-token-0123456789abcdef';
@@ -25,7 +25,7 @@ describe('REST API: call history, endpoints and groups', () => {
     web = new WebClient(mod.app.url);
     await waitForLight(mod.app.status, 'ami', 'green');
     await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast' });
-    while (Number((await mod.app.db('calls').count({ n: '*' }))[0]!.n) < 20) await new Promise((r) => setTimeout(r, 10));
+    await callsStored(mod.app, 20);
   });
   after(async () => {
     await mod.close();

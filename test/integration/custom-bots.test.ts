@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Message } from 'grammy/types';
 import { BotApiServer, type SimUser } from '../support/bot-api-server.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, outboxDrained } from '../support/module.js';
 
 const DEFAULT_TOKEN = '111111111:TESTdefaultBotAbcdefghijklmnopqrstuv';
 const TOKEN_A = '222222222:TESTcustomBotAlphaAbcdefghijklmnopq';
@@ -36,7 +36,7 @@ describe('custom bots of missed-call notices, through the Bot API emulator', fun
   }
 
   async function drained(): Promise<void> {
-    while ((await mod.app.outbox.counts()).pending > 0) await new Promise((r) => setTimeout(r, 10));
+    await outboxDrained(mod.app);
   }
 
   beforeEach(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Message } from 'grammy/types';
 import { AdminAuth } from '../../src/web/admin-auth.js';
 import { BotApiServer, type SimUser } from '../support/bot-api-server.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, until } from '../support/module.js';
 import { WebClient, type WebResponse } from '../support/web-client.js';
 
 // Test tokens must never look like real ones.
@@ -31,17 +31,6 @@ describe('Missed calls admin: page forms and REST API', () => {
 
   /** The first message to a user whose text starts with `prefix`, now or when it arrives. */
   const heard = (user: SimUser, prefix: string): Promise<Message> => user.waitForMessage((m) => Boolean(m.text?.startsWith(prefix)));
-
-  /** Polls a condition on the module's state (no fixed sleeps), failing after 10 s. */
-  async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   /** A subscriber as GET /api/v1/missed-calls/subscribers lists him. */
   async function listed(id: number) {

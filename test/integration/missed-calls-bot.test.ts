@@ -4,7 +4,7 @@ import type { Message } from 'grammy/types';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
 import { BotApiServer, type SimUser } from '../support/bot-api-server.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, callStored, outboxDrained } from '../support/module.js';
 
 const TOKEN = '123456789:TESTmissedCallsBotAbcdefghijklmnopqr';
 
@@ -37,12 +37,12 @@ describe('missed calls in Telegram, through the AMI and Bot API emulators', func
 
   /** Waits until the call of this Linkedid is stored (its notices were enqueued in the same transaction). */
   async function stored(linkedid: string): Promise<void> {
-    while (!(await mod.app.db('calls').where({ linkedid }).first())) await new Promise((r) => setTimeout(r, 10));
+    await callStored(mod.app, linkedid);
   }
 
   /** Waits until the outbox has nothing left to send. */
   async function drained(): Promise<void> {
-    while ((await mod.app.outbox.counts()).pending > 0) await new Promise((r) => setTimeout(r, 10));
+    await outboxDrained(mod.app);
   }
 
   const notices = (u: SimUser) => u.inbox().filter((m) => m.text?.startsWith('📞'));

@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/storage/database.js';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { startModule, tempDataDir } from '../support/module.js';
+import { startModule, tempDataDir, until, callStored, outboxDrained } from '../support/module.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TOKEN = '123456789:TESTcrashNoticeAbcdefghijklmnopqrstu';
@@ -38,7 +38,7 @@ describe('a missed-call notice survives kill -9 between the call and the send', 
       await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
       const db = await openDatabase({ dataDir, databaseUrl: null });
       try {
-        while (!(await db('outbox').where({ idempotency_key: 'missed:1795331344.0:1001' }).first())) await new Promise((r) => setTimeout(r, 20));
+        await until('the notice stored by the child', async () => Boolean(await db('outbox').where({ idempotency_key: 'missed:1795331344.0:1001' }).first()));
       } finally {
         await db.destroy();
       }
@@ -55,8 +55,8 @@ describe('a missed-call notice survives kill -9 between the call and the send', 
         await ami.waitForLogins(2);
         await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
         await ami.replay(path.join(AMI_FIXTURES, 'answered-call.ami'), { timing: 'fast' });
-        while (!(await again.app.db('calls').where({ linkedid: '1795331357.2' }).first())) await new Promise((r) => setTimeout(r, 10));
-        while ((await again.app.outbox.counts()).pending > 0) await new Promise((r) => setTimeout(r, 10));
+        await callStored(again.app, '1795331357.2');
+        await outboxDrained(again.app);
         assert.equal(ann.inbox().filter((m) => m.text?.startsWith('📞')).length, 1);
       } finally {
         await again.app.stop();

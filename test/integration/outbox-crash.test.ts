@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { startModule, tempDataDir } from '../support/module.js';
+import { startModule, tempDataDir, outboxDrained } from '../support/module.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TOKEN = '123456789:TESTcrashTokenAbcdefghijklmnopqrstuvw';
@@ -61,12 +61,8 @@ describe('outbox survives kill -9 mid-burst', function () {
     const again = await startModule({ TGPBX_BOT_API_ROOT: telegram.apiRoot }, { dataDir });
     try {
       // Rows sent just before the kill but not yet recorded are still pending: they go out again.
-      let counts = await again.app.outbox.counts();
-      while (counts.pending > 0) {
-        await new Promise((r) => setTimeout(r, 10)); // poll the table the restarted module drains
-        counts = await again.app.outbox.counts();
-      }
-      assert.deepEqual(counts, { pending: 0, sent: MESSAGES, failed: 0 });
+      await outboxDrained(again.app);
+      assert.deepEqual(await again.app.outbox.counts(), { pending: 0, sent: MESSAGES, failed: 0 });
     } finally {
       await again.close();
     }

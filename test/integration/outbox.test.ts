@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, until } from '../support/module.js';
 import type { OutgoingMessage } from '../../src/telegram/outbox.js';
 
 const TOKEN = '123456789:TESToutboxTokenAbcdefghijklmnopqrstuv';
@@ -190,10 +190,9 @@ describe('Telegram outbox and bots against the Bot API emulator', () => {
   });
 });
 
-async function waitForRow(mod: TestModule, key: string, status: string) {
-  for (;;) {
+function waitForRow(mod: TestModule, key: string, status: string) {
+  return until(`outbox row ${key} ${status}`, async () => {
     const row = await mod.app.outbox.find(key);
-    if (row?.status === status) return row;
-    await new Promise((r) => setTimeout(r, 5)); // poll the table: the row changes in another component
-  }
+    return row?.status === status ? row : undefined;
+  });
 }

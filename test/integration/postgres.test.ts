@@ -4,7 +4,7 @@ import knexFactory from 'knex';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { startModule, waitForLight } from '../support/module.js';
+import { startModule, waitForLight, callsStored, outboxDrained } from '../support/module.js';
 
 /**
  * The module on PostgreSQL instead of the embedded SQLite file. Runs when
@@ -48,8 +48,8 @@ const TOKEN = '123456789:TESTpostgresAbcdefghijklmnopqrstuvwx';
       await ann.waitForMessage((m) => m.text?.startsWith('Done') ?? false);
       await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast' });
       await ami.replay(path.join(AMI_FIXTURES, 'burst.ami'), { timing: 'fast' }); // a replay changes nothing
-      while (Number((await mod.app.db('calls').count({ n: '*' }))[0]!.n) < 20) await new Promise((r) => setTimeout(r, 20));
-      while ((await mod.app.outbox.counts()).pending > 0) await new Promise((r) => setTimeout(r, 20));
+      await callsStored(mod.app, 20);
+      await outboxDrained(mod.app);
       assert.equal((await mod.app.calls.history.list({ disposition: 'missed' })).length, 11);
       assert.equal((await mod.app.calls.history.list({ groupId: sales })).length, 20);
       assert.equal(ann.inbox().filter((m) => m.text?.startsWith('📞')).length, 11);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { AmiServer } from '../support/ami-server.js';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { startModule, waitForLight, type TestModule } from '../support/module.js';
+import { startModule, waitForLight, type TestModule, until } from '../support/module.js';
 import { WebClient } from '../support/web-client.js';
 
 const BOT_TOKEN = '555666777:TESTsecretTokenAbcdefghijklmnopqrstuv';
@@ -53,7 +53,7 @@ describe('secrets stay secret', () => {
     telegram.failNext('sendMessage', { status: 500, description: 'Internal Server Error' });
     telegram.dropNext('sendMessage');
     await app.outbox.enqueue(app.db, { key: 's:1', chatId: 1001, method: 'sendMessage', params: { text: 'to a user who blocked us' } });
-    while ((await app.outbox.find('s:1'))?.status !== 'failed') await new Promise((r) => setTimeout(r, 5));
+    await until('the message refused', async () => (await app.outbox.find('s:1'))?.status === 'failed');
 
     for (const page of ['/status', '/settings', '/settings?saved', '/health', '/metrics']) await keep(web.get(page));
     const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -72,3 +72,33 @@ export function waitForLight(status: import('../../src/status/status-board.js').
   if (status.get(id)?.light === light) return Promise.resolve();
   return nextEvent(status, 'change', (s: { id: string; light: string }) => s.id === id && s.light === light).then(() => undefined);
 }
+
+/**
+ * Polls a condition on state another component changes (a table the module fills), every
+ * 10 ms, failing with `what` after `timeoutMs`; resolves with the first truthy value.
+ * For things that announce themselves, wait for their event instead.
+ */
+export async function until<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Resolves once the module has stored at least `n` calls. */
+export function callsStored(app: App, n: number): Promise<true> {
+  return until(`${n} stored calls`, async () => Number((await app.db('calls').count({ n: '*' }))[0]!.n) >= n);
+}
+
+/** Resolves once the call of this Linkedid is stored (with whatever its hooks enqueued). */
+export function callStored(app: App, linkedid: string): Promise<true> {
+  return until(`call ${linkedid} stored`, async () => Boolean(await app.db('calls').where({ linkedid }).first()));
+}
+
+/** Resolves once the outbox has nothing left to send. */
+export function outboxDrained(app: App): Promise<true> {
+  return until('an empty outbox', async () => (await app.outbox.counts()).pending === 0);
+}
