@@ -58,7 +58,6 @@ export interface AppOptions {
   logSink?: LogSink;
   /** Overrides for timings, used by tests to keep backoffs short. */
   amiBackoff?: { initialMs: number; maxMs: number };
-  amiPingIntervalMs?: number;
   outboxRetry?: { initialMs: number; maxMs: number };
   /** Time for the call tracker's settle and idle timers (fake time in tests). */
   clock?: Clock;
@@ -162,7 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const ami = config.ami
-    ? new AmiClient({ endpoint: config.ami, logger, status, metrics, backoff: options.amiBackoff, pingIntervalMs: options.amiPingIntervalMs })
+    ? new AmiClient({ endpoint: config.ami, logger, status, metrics, backoff: options.amiBackoff })
     : null;
   if (ami) status.set('ami', 'Asterisk AMI', 'orange', `starting (${config.ami!.display})`);
   // Without AMI tgpbx sees no calls: that needs the admin (red), unlike optional ARI (off).

@@ -120,9 +120,4 @@ export class PbxDirectory {
   async deleteGroup(id: number): Promise<boolean> {
     return (await this.db('user_groups').where({ id }).delete()) > 0;
   }
-
-  /** The groups an extension belongs to. */
-  async groupsOf(extension: string): Promise<UserGroup[]> {
-    return (await this.groups()).filter((g) => g.members.includes(extension));
-  }
 }

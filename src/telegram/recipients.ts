@@ -26,8 +26,4 @@ export class RecipientStore {
     const rows: { chat_id: string }[] = await this.db('telegram_recipients').where({ bot_id: botId }).select('chat_id');
     return new Set(rows.map((r) => r.chat_id));
   }
-
-  async stateOf(botId: string, chatId: string): Promise<{ state: RecipientState; reason: string; updated_at: number } | undefined> {
-    return this.db('telegram_recipients').where({ bot_id: botId, chat_id: chatId }).first('state', 'reason', 'updated_at');
-  }
 }

@@ -5,9 +5,6 @@ export interface SendLimits {
   groupPerMinute: number;
 }
 
-/** Telegram's published guidance: ~30 messages/s per bot, 1/s per chat, 20/min per group. */
-export const TELEGRAM_LIMITS: SendLimits = { globalPerSecond: 30, privateChatPerSecond: 1, groupPerMinute: 20 };
-
 /** Group, supergroup and channel ids are negative; private chats (users) are positive. */
 export function isGroupChat(chatId: string): boolean {
   return chatId.startsWith('-');
