@@ -28,6 +28,9 @@ import { AdminAuth } from './web/admin-auth.js';
 import { createWebServer, newCookieSecret } from './web/server.js';
 import { callHistoryRoutes } from './web/call-history-routes.js';
 import { directoryRoutes } from './web/directory-routes.js';
+import { Provider } from './features/provider/provider.js';
+import { providerRoutes } from './features/provider/routes.js';
+import type { MtprotoEndpoint } from './telegram/mtproto-endpoint.js';
 
 /** The running module, as tests and main.ts see it. */
 export interface App {
@@ -44,6 +47,8 @@ export interface App {
   ami: AmiClient | null;
   calls: CallEngine;
   missedCalls: MissedCalls;
+  /** The Telegram provider: numbers, their accounts (GramJS) and the provider bot. */
+  provider: Provider;
   /** FastAGI server and handlers, route guard, Telegram channel records, generated dialplan. */
   dialplanHooks: DialplanHooks;
   web: FastifyInstance;
@@ -64,9 +69,15 @@ export interface AppOptions {
   callSettleMs?: number;
   /** Timings of the FastAGI hooks (short in tests). */
   dialplanHooks?: DialplanHooksOptions;
+  /** Telegram accounts connect here instead of Telegram's data centers (tests: the MTProto emulator). */
+  telegramEndpoint?: MtprotoEndpoint;
+  /** Timings of the Telegram accounts' supervision (short in tests). */
+  telegramAccounts?: { healthIntervalMs?: number; requestTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number } };
 }
 
 const COOKIE_SECRET_KEY = 'web.cookie_secret';
+/** The outbox/bot id of the provider's own bot (when its token differs from the default bot's). */
+const PROVIDER_BOT_ID = 'provider';
 
 /**
  * The composition root: builds every component once and passes dependencies in
@@ -112,7 +123,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         refusedHint: 'check it on the Bots page (Missed calls). Notices go through the default bot meanwhile; the waiting ones were handed to it',
       });
     }
+    const providerToken = settings.get('provider.bot_token');
+    if (providerToken && providerToken !== token) {
+      defs.push({ id: PROVIDER_BOT_ID, name: 'provider', token: providerToken, composers: [], refusedHint: 'check it on the Telegram provider page' });
+    }
     return defs;
+  };
+  /** The bot serving the provider: its own, or the default bot when the admin gave the same token. */
+  const providerBotId = (): string | null => {
+    const providerToken = settings.get('provider.bot_token');
+    if (!providerToken) return null;
+    return providerToken === settings.get('telegram.bot_token') ? DEFAULT_BOT_ID : PROVIDER_BOT_ID;
   };
   /** The bot that sends missed-call notices now: the active custom bot while its light is green, else the default bot. */
   const featureBotId = (): string => {
@@ -157,7 +178,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
   });
   settings.on('change', (keys: string[]) => {
-    if (keys.includes('telegram.bot_token')) bots.reload().catch((err: Error) => logger.error({ err: err.message }, 'could not restart the bot'));
+    if (keys.includes('telegram.bot_token') || keys.includes('provider.bot_token')) bots.reload().catch((err: Error) => logger.error({ err: err.message }, 'could not restart the bot'));
   });
 
   const ami = config.ami
@@ -169,8 +190,29 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const calls = new CallEngine({ db, ami, settings, logger, metrics, clock: options.clock, settleMs: options.callSettleMs });
   const missedCalls = createMissedCalls({ db, history: calls.history, directory: calls.directory, outbox, settings, dialer: new CallBackDialer(ami), botId: featureBotId });
   const ari = config.ari ? new AriLink({ endpoint: config.ari, logger, status }) : null;
-  const dialplanHooks = new DialplanHooks({ config, db, settings, ami, logger, status, metrics }, options.dialplanHooks);
+  const dialplanHooks = new DialplanHooks(
+    { config, db, settings, ami, logger, status, metrics, telegramLines: () => provider.list().map((n) => ({ id: n.id, phone: n.phone })) },
+    options.dialplanHooks,
+  );
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
+
+  const provider = new Provider({
+    db,
+    dataDir: config.dataDir,
+    settings,
+    status,
+    metrics,
+    logger,
+    scrubber,
+    botStatus: () => {
+      const id = providerBotId();
+      return id ? status.get(`bot:${id}`) : undefined;
+    },
+    reloadBots: () => bots.reload(),
+    endpoint: options.telegramEndpoint,
+    ...options.telegramAccounts,
+  });
+  provider.on('numbers', () => void dialplanHooks.dialplan.publish());
 
   let stopping = false;
   const health = () => checkHealth({ db, status, outbox, stopping: () => stopping });
@@ -200,6 +242,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             botUsername: () => bots.get(featureBotId())?.me?.username ?? null,
           }),
       },
+      { prefix: '', plugin: (web) => providerRoutes(web, { provider, settings, adminToken: config.adminToken }) },
       {
         prefix: '',
         plugin: (web) =>
@@ -229,6 +272,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ami,
     calls,
     missedCalls,
+    provider,
     dialplanHooks,
     web,
     url: '',
@@ -237,6 +281,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const address = web.server.address() as AddressInfo;
       app.url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
       await calls.start();
+      await provider.start();
       await dialplanHooks.start();
       ami?.start();
       ari?.start();
@@ -252,6 +297,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await ami?.stop();
       await calls.stop();
       await ari?.stop();
+      await provider.stop();
       await bots.stop();
       await db.destroy();
       logger.info('tgpbx stopped');

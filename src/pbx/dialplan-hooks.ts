@@ -13,6 +13,7 @@ import type { AgiLimits } from './agi-channel.js';
 import type { AgiHandlerRegistry } from './agi-handlers/agi-handler.js';
 import { createAgiHandlers } from './agi-handlers/index.js';
 import type { AmiClient, AmiEvent } from './ami.js';
+import type { TelegramLine } from './telegram-lines.js';
 import { DialplanPublisher, dialplanOptionsFromSettings } from './dialplan-publisher.js';
 import { fastAgiUrlFor } from './dialplan.js';
 import { FastAgiServer } from './fastagi.js';
@@ -65,6 +66,8 @@ export class DialplanHooks extends EventEmitter {
       logger: Logger;
       status: StatusBoard;
       metrics: Metrics;
+      /** The Telegram provider's numbers as lines (read at each publish); none: the interim setting. */
+      telegramLines?: () => TelegramLine[];
     },
     options: DialplanHooksOptions = {},
   ) {
@@ -84,16 +87,17 @@ export class DialplanHooks extends EventEmitter {
       sessionTimeoutMs: options.agiSessionTimeoutMs,
       listenRetry: options.fastAgiListenRetry,
     });
+    const providerLines = () => deps.telegramLines?.() ?? [];
     const fastAgiUrl = () => fastAgiUrlFor(config.fastAgiHost, this.fastAgi.address?.port ?? config.fastAgiPort);
     this.dialplan = new DialplanPublisher({
       path: config.dialplanPath,
-      options: () => dialplanOptionsFromSettings(settings, fastAgiUrl(), 'tgpbx'),
+      options: () => dialplanOptionsFromSettings(settings, fastAgiUrl(), 'tgpbx', providerLines()),
       settings,
       ami: deps.ami,
       logger,
       status,
     });
-    this.web = { publisher: this.dialplan, handlers: this.handlers, settings, status, fastAgiUrl, agiDir: AGI_SCRIPTS_DIR };
+    this.web = { publisher: this.dialplan, handlers: this.handlers, settings, status, fastAgiUrl, agiDir: AGI_SCRIPTS_DIR, providerLines };
   }
 
   /** Listens for FastAGI (a taken port is retried in the background), then writes the dialplan and follows AMI. */

@@ -7,7 +7,7 @@ import type { SettingsStore } from '../settings/settings-store.js';
 import type { StatusBoard } from '../status/status-board.js';
 import type { AmiClient } from './ami.js';
 import { generateDialplan, type DialplanOptions } from './dialplan.js';
-import { parseTelegramLines } from './telegram-lines.js';
+import { effectiveTelegramLines, type TelegramLine } from './telegram-lines.js';
 
 /** Where the publisher stands, for the Dialplan page and the API. */
 export interface DialplanState {
@@ -159,13 +159,13 @@ export class DialplanPublisher extends EventEmitter {
 }
 
 /**
- * The generator's inputs from the settings: the interim Telegram lines setting and the
- * PBX's context names. `fastAgiUrl` is where the FastAGI server really listens.
+ * The generator's inputs: the Telegram lines (the provider's numbers, else the interim
+ * setting) and the PBX's context names. `fastAgiUrl` is where the FastAGI server really listens.
  */
-export function dialplanOptionsFromSettings(settings: SettingsStore, fastAgiUrl: string, generator: string): DialplanOptions {
+export function dialplanOptionsFromSettings(settings: SettingsStore, fastAgiUrl: string, generator: string, providerLines: readonly TelegramLine[] = []): DialplanOptions {
   return {
     fastAgiUrl,
-    lines: parseTelegramLines(settings.get('dialplan.telegram_lines')).lines,
+    lines: effectiveTelegramLines(settings.get('dialplan.telegram_lines'), providerLines).lines,
     incomingContext: settings.get('dialplan.incoming_context'),
     internalContext: settings.get('dialplan.internal_context'),
     outgoingContext: settings.get('dialplan.outgoing_context'),

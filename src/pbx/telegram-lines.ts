@@ -58,3 +58,12 @@ export function parseTelegramLines(text: string): { lines: TelegramLine[]; probl
   lines.sort((a, b) => a.id - b.id);
   return { lines, problems };
 }
+
+/**
+ * The lines the generated dialplan serves: the Telegram provider's numbers once there is
+ * one, else the interim `dialplan.telegram_lines` setting (with its problems).
+ */
+export function effectiveTelegramLines(settingText: string, providerLines: readonly TelegramLine[]): { lines: TelegramLine[]; problems: string[] } {
+  if (providerLines.length) return { lines: [...providerLines], problems: [] };
+  return parseTelegramLines(settingText);
+}

@@ -11,8 +11,10 @@ export interface SettingDefinition<T = unknown> {
   defaultValue: T;
   /** Secrets are never echoed back: pages and the API show `••••1234`. */
   secret: boolean;
-  input: 'text' | 'number' | 'secret' | 'select';
+  input: 'text' | 'number' | 'secret' | 'select' | 'textarea';
   options?: string[];
+  /** A feature page that edits this setting itself; the Settings page leaves it out. */
+  section?: 'provider';
 }
 
 /** The shape of a Telegram bot token (the default bot's setting and the custom bots share it). */
@@ -114,8 +116,8 @@ export const settingsCatalogue = [
   }),
   setting({
     key: 'dialplan.telegram_lines',
-    label: 'Telegram lines (until the provider pages arrive)',
-    help: 'The Telegram numbers the gateway offers as SIP lines, as <id>:<phone>, e.g. "1:+79990001122, 2:+79990002233". Line <id> is the provider 127.0.0.1:<30000+id> in the generated dialplan. Empty: no line yet.',
+    label: 'Telegram lines (while the provider has no number)',
+    help: 'Only while the Telegram provider page has no number (its numbers are the lines then). The Telegram numbers the gateway offers as SIP lines, as <id>:<phone>, e.g. "1:+79990001122, 2:+79990002233". Line <id> is the provider 127.0.0.1:<30000+id> in the generated dialplan. Empty: no line yet.',
     schema: z
       .string()
       .trim()
@@ -153,6 +155,75 @@ export const settingsCatalogue = [
     defaultValue: 'from-internal',
     secret: false,
     input: 'text',
+  }),
+  setting({
+    key: 'provider.api_id',
+    label: 'App api_id',
+    help: 'From my.telegram.org, "API development tools". Identifies tgpbx to Telegram when it logs in as your accounts.',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^(\d{1,12})?$/, 'is a number (digits only)'),
+    defaultValue: '',
+    secret: false,
+    input: 'text',
+    section: 'provider',
+  }),
+  setting({
+    key: 'provider.api_hash',
+    label: 'App api_hash',
+    help: 'From my.telegram.org next to the api_id: 32 hexadecimal characters. A secret: stored on the PBX only.',
+    schema: z
+      .string()
+      .trim()
+      .refine((v) => v === '' || /^[0-9a-fA-F]{32}$/.test(v), 'is 32 hexadecimal characters'),
+    defaultValue: '',
+    secret: true,
+    input: 'secret',
+    section: 'provider',
+  }),
+  setting({
+    key: 'provider.bot_token',
+    label: 'Provider bot token',
+    help: 'The bot with inline mode (@BotFather /setinline) that builds the extension keypad during calls. May be the default bot.',
+    schema: z
+      .string()
+      .trim()
+      .refine((v) => v === '' || BOT_TOKEN_SHAPE.test(v), BOT_TOKEN_SHAPE_PROBLEM),
+    defaultValue: '',
+    secret: true,
+    input: 'secret',
+    section: 'provider',
+  }),
+  setting({
+    key: 'provider.text.keyboard',
+    label: 'Extension keypad message',
+    help: 'Sent with the keypad to a caller during an incoming Telegram call. Empty: the default text in the language of messages.',
+    schema: z.string().trim().max(1000, 'is at most 1000 characters'),
+    defaultValue: '',
+    secret: false,
+    input: 'textarea',
+    section: 'provider',
+  }),
+  setting({
+    key: 'provider.text.business_card',
+    label: 'Business card',
+    help: 'Sent after an outgoing Telegram call the customer did not answer, with a Call back button. Empty: the default text.',
+    schema: z.string().trim().max(1000, 'is at most 1000 characters'),
+    defaultValue: '',
+    secret: false,
+    input: 'textarea',
+    section: 'provider',
+  }),
+  setting({
+    key: 'provider.text.auto_reply',
+    label: 'Auto-reply to messages',
+    help: 'Answer to text messages sent to the Telegram numbers, at most once per 30 s per chat. Empty: the default text.',
+    schema: z.string().trim().max(1000, 'is at most 1000 characters'),
+    defaultValue: '',
+    secret: false,
+    input: 'textarea',
+    section: 'provider',
   }),
 ] as const;
 

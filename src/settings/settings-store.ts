@@ -23,6 +23,8 @@ export interface PublicSetting {
   /** The value, or for a secret `••••1234` (empty when unset). */
   value: unknown;
   isSet: boolean;
+  /** The feature page that edits it (not the Settings page), if any. */
+  section?: string;
 }
 
 /**
@@ -109,6 +111,7 @@ export class SettingsStore extends EventEmitter {
         secret: def.secret,
         value: def.secret ? mask(stored as string | undefined) : (stored ?? def.defaultValue),
         isSet,
+        section: def.section,
       };
     });
   }

@@ -31,6 +31,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly providerComponentLight = new Gauge({
+    name: 'tgpbx_provider_component_light',
+    help: 'Telegram provider component per line: 2 green (connected), 1 orange (connecting), 0 red (authorization needed)',
+    labelNames: ['line', 'component'],
+    registers: [this.registry],
+  });
+  readonly providerLinesConnected = new Gauge({ name: 'tgpbx_provider_lines_connected', help: '1 when every component of every Telegram number is green', registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tgpbx_' });
     for (const state of ['queued', 'sent', 'failed', 'retried', 'rate_limited']) this.outboxMessages.inc({ state }, 0);

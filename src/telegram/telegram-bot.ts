@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { StatusBoard } from '../status/status-board.js';
 import { nextBackoff, type BackoffPolicy } from '../retry/backoff.js';
 import type { SenderBot } from './outbox-sender.js';
+import { withTimeout } from '../retry/timeout.js';
 
 /** A bot tgpbx runs: an id used by outbox rows, a name for the admin, its token and what it answers. */
 export interface BotDefinition {
@@ -202,20 +203,4 @@ function describe(err: unknown): string {
   if (err instanceof GrammyError) return `${err.error_code} ${err.description}`;
   if (err instanceof HttpError) return String((err.error as Error)?.message ?? 'network error');
   return err instanceof Error ? err.message : String(err);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

@@ -3,7 +3,7 @@ import type { AgiHandlerRegistry } from '../pbx/agi-handlers/agi-handler.js';
 import type { DialplanPublisher } from '../pbx/dialplan-publisher.js';
 import { MIKOPBX_HOOKS, mikopbxHookTexts } from '../pbx/mikopbx-hooks.js';
 import { pjsipLineSnippet } from '../pbx/pjsip-snippets.js';
-import { EXAMPLE_LINE, gatewayPort, lineEndpoint, parseTelegramLines, type TelegramLine } from '../pbx/telegram-lines.js';
+import { EXAMPLE_LINE, effectiveTelegramLines, gatewayPort, lineEndpoint, type TelegramLine } from '../pbx/telegram-lines.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import type { Light, StatusBoard } from '../status/status-board.js';
 import { renderPage } from './page.js';
@@ -18,6 +18,8 @@ export interface DialplanDeps {
   fastAgiUrl: () => string;
   /** The absolute path of tgpbx's agi/ folder (for `AGI(/path/agi/<handler>)`). */
   agiDir: string;
+  /** The Telegram provider's numbers as lines; when there are none, the interim setting names the lines. */
+  providerLines: () => TelegramLine[];
 }
 
 /** Everything an admin needs to wire tgpbx into Asterisk, as the page and the API show it. */
@@ -40,7 +42,7 @@ export interface DialplanOverview {
 /** Collects the overview from the publisher's last text, the settings and the status board. */
 export function describeDialplan(deps: DialplanDeps): DialplanOverview {
   const state = deps.publisher.current;
-  const { lines, problems } = parseTelegramLines(deps.settings.get('dialplan.telegram_lines'));
+  const { lines, problems } = effectiveTelegramLines(deps.settings.get('dialplan.telegram_lines'), deps.providerLines());
   const url = deps.fastAgiUrl();
   const light = deps.status.get('fastagi');
   const texts = mikopbxHookTexts(state.text, lines);

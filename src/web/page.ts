@@ -8,7 +8,7 @@ export const NAVIGATION = [
   { href: '/reports', label: 'Reports', ready: false },
   { href: '/support-lines', label: 'Support lines', ready: false },
   { href: '/campaigns', label: 'Campaigns', ready: false },
-  { href: '/provider', label: 'Telegram provider', ready: false },
+  { href: '/provider', label: 'Telegram provider', ready: true },
   { href: '/directory', label: 'Extensions & groups', ready: true },
   { href: '/dialplan', label: 'Dialplan', ready: true },
   { href: '/settings', label: 'Settings', ready: true },

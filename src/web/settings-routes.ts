@@ -8,7 +8,7 @@ import { renderPage } from './page.js';
  */
 export const settingsRoutes: FastifyPluginAsync<{ settings: SettingsStore }> = async (app, { settings }) => {
   app.get('/settings', async (req, reply) =>
-    renderPage(req, reply, 'settings/settings.ejs', { title: 'Settings', settings: settings.list(), problems: {}, saved: 'saved' in (req.query as object) }),
+    renderPage(req, reply, 'settings/settings.ejs', { title: 'Settings', settings: settings.list().filter((s) => !s.section), problems: {}, saved: 'saved' in (req.query as object) }),
   );
 
   app.post('/settings', async (req, reply) => {
@@ -21,7 +21,7 @@ export const settingsRoutes: FastifyPluginAsync<{ settings: SettingsStore }> = a
       for (const key of clear) await settings.clear(key as never);
     } catch (err) {
       if (!(err instanceof SettingsValidationError)) throw err;
-      return renderPage(req, reply.code(400), 'settings/settings.ejs', { title: 'Settings', settings: settings.list(), problems: err.problems, saved: false });
+      return renderPage(req, reply.code(400), 'settings/settings.ejs', { title: 'Settings', settings: settings.list().filter((s) => !s.section), problems: err.problems, saved: false });
     }
     return reply.redirect('/settings?saved');
   });

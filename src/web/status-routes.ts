@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HealthReport } from '../status/health.js';
 import type { Metrics } from '../status/metrics.js';
 import type { ComponentStatus, StatusBoard } from '../status/status-board.js';
+import { eventStreams } from './event-stream.js';
 import { renderPage } from './page.js';
 
 interface StatusDeps {
@@ -16,12 +17,7 @@ interface StatusDeps {
  * stopping) and /metrics for Prometheus.
  */
 export const statusRoutes: FastifyPluginAsync<StatusDeps> = async (app, deps) => {
-  /** Each open event stream and how to close it (unsubscribe, then end). */
-  const streams = new Map<import('node:http').ServerResponse, () => void>();
-  // Long-lived event streams would hold app.close() open: end them first.
-  app.addHook('preClose', async () => {
-    for (const close of [...streams.values()]) close();
-  });
+  const streams = eventStreams(app);
 
   app.get('/', async (_req, reply) => reply.redirect('/status'));
 
@@ -30,29 +26,19 @@ export const statusRoutes: FastifyPluginAsync<StatusDeps> = async (app, deps) =>
     return renderPage(req, reply, 'status/status.ejs', { title: 'Status', report });
   });
 
-  app.get('/status/events', (req, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const write = (text: string) => {
-      if (!res.writableEnded) res.write(text);
-    };
-    const send = (status: ComponentStatus) => write(`event: status\ndata: ${JSON.stringify(status)}\n\n`);
-    const removed = (id: string) => write(`event: removed\ndata: ${JSON.stringify({ id })}\n\n`);
-    for (const s of deps.status.list()) send(s);
-    const heartbeat = setInterval(() => write(': keep-alive\n\n'), 25_000);
-    deps.status.on('change', send);
-    deps.status.on('removed', removed);
-    const close = () => {
-      clearInterval(heartbeat);
-      deps.status.off('change', send);
-      deps.status.off('removed', removed);
-      streams.delete(res);
-      res.end();
-    };
-    streams.set(res, close);
-    req.raw.on('close', close);
-  });
+  app.get('/status/events', (req, reply) =>
+    streams.open(req, reply, (send) => {
+      const changed = (status: ComponentStatus) => send('status', status);
+      const removed = (id: string) => send('removed', { id });
+      for (const s of deps.status.list()) changed(s);
+      deps.status.on('change', changed);
+      deps.status.on('removed', removed);
+      return () => {
+        deps.status.off('change', changed);
+        deps.status.off('removed', removed);
+      };
+    }),
+  );
 
   app.get('/health', async (_req, reply) => {
     const report = await deps.health();

@@ -1,0 +1,418 @@
+import { EventEmitter } from 'node:events';
+import { Api, type TelegramClient } from 'telegram';
+import { computeCheck } from 'telegram/Password.js';
+import type { Clock } from '../pbx/clock.js';
+import { systemClock } from '../pbx/clock.js';
+import { nextBackoff, type BackoffPolicy } from '../retry/backoff.js';
+import { withTimeout } from '../retry/timeout.js';
+import type { Light } from '../status/status-board.js';
+import { newTelegramClient, type ApiCredentials, type MtprotoEndpoint } from './mtproto-endpoint.js';
+import { explainTelegramError, type TelegramProblem } from './telegram-errors.js';
+
+/**
+ * Where an account stands. `unauthorized`: no valid session (red). `code`, `password`,
+ * `name`: a login waits for the admin's answer (red until it succeeds). `connecting`:
+ * authorized, connecting or waiting to reconnect (orange). `connected`: connected and
+ * answering (green). `stopped`: tgpbx is shutting down.
+ */
+export type AccountPhase = 'unauthorized' | 'code' | 'password' | 'name' | 'connecting' | 'connected' | 'stopped';
+
+/** The Telegram user behind a session. */
+export interface AccountUser {
+  id: string;
+  firstName: string;
+  username: string | null;
+}
+
+/** What the provider page and the API show for an account. Never holds a secret. */
+export interface AccountView {
+  phase: AccountPhase;
+  light: Light;
+  /** One line: what is happening or what is wrong. */
+  detail: string;
+  /** The last login step's failure (wrong code...), shown next to its form. */
+  error: string | null;
+  /** At `code`: where Telegram sent the code; at `password`: the password's hint. */
+  prompt: string | null;
+  user: AccountUser | null;
+  /** A flood wait ends at this time (ms), when Telegram asked to wait. */
+  waitUntil: number | null;
+}
+
+/** Reads and writes the account's session string (a login: keep it 0600, never log it). */
+export interface SessionStore {
+  load(): string | null;
+  save(session: string): void;
+  remove(): void;
+}
+
+export interface TelegramAccountOptions {
+  phone: string;
+  sessions: SessionStore;
+  /** The App api_id / api_hash, read at each connect; null when not set. */
+  credentials: () => ApiCredentials | null;
+  endpoint?: MtprotoEndpoint;
+  clock?: Clock;
+  /** How often a connected account proves it answers (updates.getState). Default 60 s. */
+  healthIntervalMs?: number;
+  /** How long one request may take. Default 15 s. */
+  requestTimeoutMs?: number;
+  backoff?: BackoffPolicy;
+  /** Told when Telegram refused the App credentials, so every account can stop. */
+  onCredentialsRefused?: (problem: TelegramProblem) => void;
+  /** Registers a secret (session strings) with the log scrubber. */
+  onSecret?: (secret: string) => void;
+}
+
+const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 2_000, maxMs: 5 * 60_000 };
+
+const CODE_SENT_TO: Record<string, string> = {
+  'auth.SentCodeTypeApp': 'Telegram sent the code to the Telegram app on another device of this account',
+  'auth.SentCodeTypeSms': 'Telegram sent the code by SMS',
+  'auth.SentCodeTypeCall': 'Telegram will call the number and say the code',
+  'auth.SentCodeTypeFlashCall': 'Telegram will call the number: the code is the last digits of the calling number',
+  'auth.SentCodeTypeMissedCall': 'Telegram will call the number: the code is the last digits of the calling number',
+  'auth.SentCodeTypeEmailCode': "Telegram sent the code to the account's login email",
+  'auth.SentCodeTypeFragmentSms': 'Telegram sent the code through fragment.com',
+};
+
+/**
+ * One Telegram user account session (GramJS), supervised: it connects from its saved
+ * session, proves it answers with a periodic light call, reconnects with backoff after a
+ * failure, waits out flood waits, and turns red with the reason when Telegram no longer
+ * knows the session. The login is driven step by step (code, 2FA password, name for a new
+ * account) so that a web page can show what Telegram asks next. Emits `change` (AccountView).
+ */
+export class TelegramAccount extends EventEmitter {
+  private client: TelegramClient | null = null;
+  /** Bumped whenever the account changes course; a stale loop or step sees it and quits. */
+  private generation = 0;
+  private timer: unknown = null;
+  private failures = 0;
+  private busy = false;
+  private login: { client: TelegramClient; phoneCodeHash: string } | null = null;
+  private state: AccountView = { phase: 'unauthorized', light: 'red', detail: 'not started', error: null, prompt: null, user: null, waitUntil: null };
+
+  constructor(private readonly opts: TelegramAccountOptions) {
+    super();
+  }
+
+  get view(): AccountView {
+    return this.state;
+  }
+
+  private get clock(): Clock {
+    return this.opts.clock ?? systemClock;
+  }
+
+  private get requestTimeoutMs(): number {
+    return this.opts.requestTimeoutMs ?? 15_000;
+  }
+
+  /** Connects from the saved session, or turns red asking for authorization. */
+  async start(): Promise<void> {
+    const generation = this.restart();
+    const session = this.opts.sessions.load();
+    if (!session) return this.set({ phase: 'unauthorized', detail: 'authorization needed: no session yet' });
+    if (!this.opts.credentials()) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });
+    this.opts.onSecret?.(session);
+    await this.connect(generation, session);
+  }
+
+  /** Disconnects and forgets timers; the session file stays. */
+  async stop(): Promise<void> {
+    this.restart();
+    await this.dropLogin();
+    this.set({ phase: 'stopped', detail: 'stopped' });
+  }
+
+  /** Turns the account red without touching Telegram (e.g. the App credentials were refused). */
+  async halt(detail: string): Promise<void> {
+    this.restart();
+    await this.dropLogin();
+    this.set({ phase: 'unauthorized', detail });
+  }
+
+  /**
+   * Starts (or restarts) the authorization: asks Telegram to send a login code. The
+   * running session, if any, is disconnected meanwhile and kept until a new login succeeds.
+   */
+  async beginLogin(): Promise<AccountView> {
+    const credentials = this.opts.credentials();
+    if (!credentials) return this.fail('set the App api_id and api_hash in the provider settings first');
+    const generation = this.restart();
+    await this.dropLogin();
+    this.set({ phase: 'connecting', detail: 'asking Telegram to send a login code', user: null });
+    const client = newTelegramClient('', credentials, this.opts.endpoint);
+    try {
+      await this.request(client.connect());
+      const sent = await this.request(
+        client.invoke(new Api.auth.SendCode({ phoneNumber: this.opts.phone, apiId: credentials.apiId, apiHash: credentials.apiHash, settings: new Api.CodeSettings({}) })),
+      );
+      if (generation !== this.generation) {
+        await this.discard(client);
+        return this.state;
+      }
+      if (sent instanceof Api.auth.SentCodeSuccess) return this.finishLogin(generation, client, sent.authorization);
+      this.login = { client, phoneCodeHash: sent.phoneCodeHash };
+      const where = CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code';
+      this.set({ phase: 'code', detail: 'waiting for the login code', prompt: where, error: null });
+    } catch (err) {
+      await this.discard(client);
+      this.loginFailed(generation, explainTelegramError(err));
+    }
+    return this.state;
+  }
+
+  /** The login code the admin typed. */
+  submitCode(code: string): Promise<AccountView> {
+    return this.step('code', async (login) => {
+      const phoneCode = code.replace(/[\s-]/g, '');
+      if (!/^\d{3,10}$/.test(phoneCode)) return this.fail('the code is digits only (usually 5)');
+      try {
+        const result = await this.request(login.client.invoke(new Api.auth.SignIn({ phoneNumber: this.opts.phone, phoneCodeHash: login.phoneCodeHash, phoneCode })));
+        if (result instanceof Api.auth.AuthorizationSignUpRequired) {
+          this.set({ phase: 'name', detail: 'this number has no Telegram account yet: enter a name to create one', error: null, prompt: null });
+          return this.state;
+        }
+        return this.finishLogin(this.generation, login.client, result);
+      } catch (err) {
+        const problem = explainTelegramError(err);
+        if (problem.code === 'SESSION_PASSWORD_NEEDED') return this.askPassword(login.client);
+        return this.stepFailed(problem);
+      }
+    });
+  }
+
+  /** The account's two-step verification password (checked by SRP; never sent or stored). */
+  submitPassword(password: string): Promise<AccountView> {
+    return this.step('password', async (login) => {
+      if (!password) return this.fail('enter the password');
+      try {
+        const params = await this.request(login.client.invoke(new Api.account.GetPassword()));
+        const check = await computeCheck(params, password);
+        const result = await this.request(login.client.invoke(new Api.auth.CheckPassword({ password: check })));
+        return this.finishLogin(this.generation, login.client, result);
+      } catch (err) {
+        return this.stepFailed(explainTelegramError(err));
+      }
+    });
+  }
+
+  /** The name of a new Telegram account (the number had none). */
+  submitName(firstName: string, lastName: string): Promise<AccountView> {
+    return this.step('name', async (login) => {
+      const first = firstName.trim();
+      if (!first || first.length > 64 || lastName.trim().length > 64) return this.fail('enter a first name (up to 64 characters)');
+      try {
+        const result = await this.request(
+          login.client.invoke(new Api.auth.SignUp({ phoneNumber: this.opts.phone, phoneCodeHash: login.phoneCodeHash, firstName: first, lastName: lastName.trim() })),
+        );
+        return this.finishLogin(this.generation, login.client, result);
+      } catch (err) {
+        return this.stepFailed(explainTelegramError(err));
+      }
+    });
+  }
+
+  /** Abandons a login in progress and goes back to the saved session, if any. */
+  async cancelLogin(): Promise<AccountView> {
+    await this.start();
+    return this.state;
+  }
+
+  /** Logs the session out at Telegram (best effort) and forgets it. */
+  async logOut(): Promise<void> {
+    const client = this.client;
+    this.client = null; // kept connected for the LogOut below; restart() would drop it
+    this.restart();
+    await this.dropLogin();
+    if (client) {
+      await this.request(client.invoke(new Api.auth.LogOut())).catch(() => undefined);
+      await this.discard(client);
+    }
+    this.opts.sessions.remove();
+    this.set({ phase: 'unauthorized', detail: 'logged out', user: null });
+  }
+
+  /** Runs the light health call now (tests and the page's "check now"). */
+  async checkNow(): Promise<AccountView> {
+    if (this.state.phase === 'connected' && this.client) await this.healthCheck(this.generation, this.client);
+    return this.state;
+  }
+
+  private async connect(generation: number, session: string): Promise<void> {
+    const credentials = this.opts.credentials();
+    if (!credentials) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });
+    this.set({ phase: 'connecting', detail: this.failures ? 'reconnecting to Telegram' : 'connecting to Telegram', error: null, prompt: null });
+    const client = newTelegramClient(session, credentials, this.opts.endpoint);
+    try {
+      const connected = await this.request(client.connect());
+      if ((connected as unknown) === false) throw new Error('Not connected: GramJS could not connect');
+      const me = await this.request(client.getMe());
+      if (generation !== this.generation) return this.discard(client);
+      this.client = client;
+      this.failures = 0;
+      this.set({ phase: 'connected', detail: 'connected', user: userOf(me), waitUntil: null });
+      this.scheduleHealth(generation, client);
+    } catch (err) {
+      await this.discard(client);
+      if (generation !== this.generation) return;
+      this.connectionLost(generation, session, explainTelegramError(err));
+    }
+  }
+
+  private scheduleHealth(generation: number, client: TelegramClient): void {
+    this.timer = this.clock.setTimeout(() => void this.healthCheck(generation, client), this.opts.healthIntervalMs ?? 60_000);
+  }
+
+  private async healthCheck(generation: number, client: TelegramClient): Promise<void> {
+    if (generation !== this.generation) return;
+    this.clock.clearTimeout(this.timer);
+    // The admin deleted the session (its directory) to reset the component: drop the connection too.
+    if (!this.opts.sessions.load()) {
+      this.restart();
+      return this.set({ phase: 'unauthorized', detail: 'authorization needed: the session file was deleted', user: null });
+    }
+    try {
+      await this.request(client.invoke(new Api.updates.GetState()));
+      if (generation !== this.generation) return;
+      this.scheduleHealth(generation, client);
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.client = null;
+      await this.discard(client);
+      const session = this.opts.sessions.load();
+      if (!session) return this.set({ phase: 'unauthorized', detail: 'authorization needed: the session file was deleted', user: null });
+      this.connectionLost(generation, session, explainTelegramError(err));
+    }
+  }
+
+  /** After a failed connect or health check: red for a dead session, else retry later. */
+  private connectionLost(generation: number, session: string, problem: TelegramProblem): void {
+    if (problem.trouble === 'unauthorized') {
+      this.opts.sessions.remove();
+      return this.set({ phase: 'unauthorized', detail: problem.message, user: null });
+    }
+    if (problem.trouble === 'credentials') {
+      this.set({ phase: 'unauthorized', detail: problem.message });
+      this.opts.onCredentialsRefused?.(problem);
+      return;
+    }
+    const delay = problem.trouble === 'flood' ? problem.seconds! * 1000 : nextBackoff(this.opts.backoff ?? DEFAULT_BACKOFF, this.failures);
+    this.failures++;
+    const waitUntil = this.clock.now() + delay;
+    this.set({ phase: 'connecting', detail: `${problem.message}; retrying in ${Math.ceil(delay / 1000)} s`, waitUntil: problem.trouble === 'flood' ? waitUntil : null });
+    this.timer = this.clock.setTimeout(() => {
+      if (generation === this.generation) void this.connect(generation, this.opts.sessions.load() ?? session);
+    }, delay);
+  }
+
+  private async finishLogin(generation: number, client: TelegramClient, authorization: Api.auth.TypeAuthorization): Promise<AccountView> {
+    if (generation !== this.generation) {
+      await this.discard(client);
+      return this.state;
+    }
+    this.login = null;
+    const session = (client.session.save() as unknown as string) ?? '';
+    this.opts.onSecret?.(session);
+    this.opts.sessions.save(session);
+    this.client = client;
+    this.failures = 0;
+    const user = authorization instanceof Api.auth.Authorization ? userOf(authorization.user) : null;
+    this.set({ phase: 'connected', detail: 'connected', error: null, prompt: null, user, waitUntil: null });
+    this.scheduleHealth(generation, client);
+    return this.state;
+  }
+
+  private async askPassword(client: TelegramClient): Promise<AccountView> {
+    try {
+      const params = await this.request(client.invoke(new Api.account.GetPassword()));
+      this.set({ phase: 'password', detail: 'waiting for the two-step verification password', error: null, prompt: params.hint ? `hint: ${params.hint}` : null });
+    } catch (err) {
+      return this.stepFailed(explainTelegramError(err));
+    }
+    return this.state;
+  }
+
+  /** Runs one login step if the account is at `phase`, one step at a time. */
+  private async step(phase: AccountPhase, run: (login: { client: TelegramClient; phoneCodeHash: string }) => Promise<AccountView>): Promise<AccountView> {
+    if (this.state.phase !== phase || !this.login) return this.fail(`not waiting for a ${phase === 'name' ? 'name' : phase} now: start the authorization`);
+    if (this.busy) return this.fail('the previous answer is still being checked');
+    this.busy = true;
+    try {
+      return await run(this.login);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** A step failed: a wrong answer asks again, anything else ends the login. */
+  private async stepFailed(problem: TelegramProblem): Promise<AccountView> {
+    if (problem.trouble === 'input') return this.fail(problem.message);
+    const generation = this.generation;
+    await this.dropLogin();
+    this.loginFailed(generation, problem);
+    return this.state;
+  }
+
+  private loginFailed(generation: number, problem: TelegramProblem): void {
+    if (generation !== this.generation) return;
+    const waitUntil = problem.trouble === 'flood' ? this.clock.now() + problem.seconds! * 1000 : null;
+    this.set({ phase: 'unauthorized', detail: `authorization failed: ${problem.message}`, error: problem.message, prompt: null, waitUntil });
+    if (problem.trouble === 'credentials') this.opts.onCredentialsRefused?.(problem);
+  }
+
+  /** Records a step's error without changing the phase. */
+  private fail(message: string): AccountView {
+    this.set({ error: message });
+    return this.state;
+  }
+
+  private request<T>(p: Promise<T>): Promise<T> {
+    return withTimeout(p, this.requestTimeoutMs);
+  }
+
+  /** Starts a new course: cancels timers, the connected client and stale loops. */
+  private restart(): number {
+    this.generation++;
+    this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    const client = this.client;
+    this.client = null;
+    if (client) void this.discard(client);
+    return this.generation;
+  }
+
+  private async dropLogin(): Promise<void> {
+    const login = this.login;
+    this.login = null;
+    if (login) await this.discard(login.client);
+  }
+
+  private async discard(client: TelegramClient): Promise<void> {
+    await withTimeout(client.destroy(), 5_000).catch(() => undefined);
+  }
+
+  /** Applies a change; a new phase starts without the old error, prompt and wait. Emits `change`. */
+  private set(change: Partial<Omit<AccountView, 'light'>>): void {
+    const phaseChanged = change.phase !== undefined && change.phase !== this.state.phase;
+    const next: AccountView = { ...this.state, ...(phaseChanged ? { error: null, prompt: null, waitUntil: null } : {}), ...change };
+    next.light = lightOf(next.phase);
+    const same = JSON.stringify(next) === JSON.stringify(this.state);
+    this.state = next;
+    if (!same) this.emit('change', next);
+  }
+}
+
+function lightOf(phase: AccountPhase): Light {
+  if (phase === 'connected') return 'green';
+  if (phase === 'connecting') return 'orange';
+  if (phase === 'stopped') return 'off';
+  return 'red';
+}
+
+function userOf(user: Api.TypeUser): AccountUser | null {
+  if (!(user instanceof Api.User)) return null;
+  return { id: user.id.toString(), firstName: user.firstName ?? '', username: user.username ?? null };
+}
