@@ -72,7 +72,7 @@ export interface AppOptions {
   /** Telegram accounts connect here instead of Telegram's data centers (tests: the MTProto emulator). */
   telegramEndpoint?: MtprotoEndpoint;
   /** Timings of the Telegram accounts' supervision (short in tests). */
-  telegramAccounts?: { healthIntervalMs?: number; requestTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number } };
+  telegramAccounts?: { healthIntervalMs?: number; requestTimeoutMs?: number; healthTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number } };
 }
 
 const COOKIE_SECRET_KEY = 'web.cookie_secret';

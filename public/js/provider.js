@@ -8,7 +8,9 @@
   function typing() {
     var inputs = document.querySelectorAll('.component input:not([type=hidden]), form.add-number input, #provider-settings input, #provider-settings textarea');
     for (var i = 0; i < inputs.length; i++) {
-      if (inputs[i] === document.activeElement || (inputs[i].value && inputs[i].type !== 'checkbox')) return true;
+      var el = inputs[i];
+      var edited = el.type === 'checkbox' ? el.checked !== el.defaultChecked : el.value !== el.defaultValue;
+      if (el === document.activeElement || edited) return true;
     }
     return false;
   }
@@ -60,9 +62,15 @@
     return stale;
   }
 
+  // Once a form is on its way, the page is about to change anyway: a reload now would cancel it.
+  var leaving = false;
+  window.addEventListener('submit', function (e) { if (!e.defaultPrevented) leaving = true; });
+  window.addEventListener('beforeunload', function () { leaving = true; });
+
   if (window.EventSource) {
     var source = new EventSource('/provider/events');
     source.addEventListener('provider', function (e) {
+      if (leaving) return;
       var state = JSON.parse(e.data);
       showSummary(state.summary);
       if (showNumbers(state.numbers)) {
@@ -90,6 +98,7 @@
       token.value = csrf.value;
       post.appendChild(token);
       document.body.appendChild(post);
+      leaving = true;
       post.submit();
     });
   });

@@ -57,6 +57,8 @@ export interface TelegramAccountOptions {
   healthIntervalMs?: number;
   /** How long one request may take. Default 15 s. */
   requestTimeoutMs?: number;
+  /** How long the health call may take before the connection counts as lost. Default 10 s. */
+  healthTimeoutMs?: number;
   backoff?: BackoffPolicy;
   /** Told when Telegram refused the App credentials, so every account can stop. */
   onCredentialsRefused?: (problem: TelegramProblem) => void;
@@ -275,7 +277,7 @@ export class TelegramAccount extends EventEmitter {
       return this.set({ phase: 'unauthorized', detail: 'authorization needed: the session file was deleted', user: null });
     }
     try {
-      await this.request(client.invoke(new Api.updates.GetState()));
+      await withTimeout(client.invoke(new Api.updates.GetState()), this.opts.healthTimeoutMs ?? 10_000);
       if (generation !== this.generation) return;
       this.scheduleHealth(generation, client);
     } catch (err) {

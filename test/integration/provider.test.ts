@@ -77,7 +77,7 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
   const options = (): AppOptions & { dataDir: string } => ({
     dataDir,
     telegramEndpoint: { dcId: emu.dcId, host: emu.host, port: emu.port },
-    telegramAccounts: { requestTimeoutMs: 5_000, backoff: { initialMs: 50, maxMs: 200 } },
+    telegramAccounts: { requestTimeoutMs: 5_000, healthTimeoutMs: 300, backoff: { initialMs: 50, maxMs: 200 } },
   });
   const env = () => ({ TGPBX_BOT_API_ROOT: telegram.apiRoot, TGPBX_ADMIN_TOKEN: ADMIN_TOKEN });
 
@@ -273,6 +273,17 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     const alice = await phaseOf(mod.app, 1, 'client', 'unauthorized');
     assert.match(alice.detail, /refused the App api_id/);
     await mod.app.settings.update({ 'provider.api_hash': API_HASH });
+    await phaseOf(mod.app, 1, 'client', 'connected');
+  });
+
+  it('Telegram stops answering: orange while it reconnects with backoff, green again once it answers', async () => {
+    const account = mod.app.provider.account(1, 'client');
+    assert.equal(account.view.light, 'green');
+    emu.setUnresponsive(true);
+    const lost = await account.checkNow();
+    assert.equal(lost.light, 'orange');
+    assert.match(lost.detail, /did not answer.*retrying in \d+ s/);
+    emu.setUnresponsive(false);
     await phaseOf(mod.app, 1, 'client', 'connected');
   });
 

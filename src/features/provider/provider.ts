@@ -48,6 +48,7 @@ export interface ProviderDeps {
   clock?: Clock;
   healthIntervalMs?: number;
   requestTimeoutMs?: number;
+  healthTimeoutMs?: number;
   backoff?: BackoffPolicy;
 }
 
@@ -190,6 +191,7 @@ export class Provider extends EventEmitter {
         clock: this.deps.clock,
         healthIntervalMs: this.deps.healthIntervalMs,
         requestTimeoutMs: this.deps.requestTimeoutMs,
+        healthTimeoutMs: this.deps.healthTimeoutMs,
         backoff: this.deps.backoff,
         onCredentialsRefused: (problem) => void this.credentialsRefused(problem.message),
         onSecret: (session) => this.deps.scrubber.add(session),
