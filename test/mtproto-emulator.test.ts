@@ -4,6 +4,8 @@
  * auth.sendCode / signIn / checkPassword, then getMe and messages.
  */
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import bigInt from 'big-integer';
 import { Api, TelegramClient } from 'telegram';
 import { computeCheck } from 'telegram/Password.js';
 import { MtprotoEmulator } from './support/mtproto/emulator.js';
@@ -254,6 +256,39 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     assert.equal((diff.newMessages[0] as Api.Message).message, 'Hello Bob');
     const empty = await within(bob.invoke(new Api.updates.GetDifference({ pts: update.pts, date: 0, qts: 0 })), T, 'getDifference');
     assert.ok(empty instanceof Api.updates.DifferenceEmpty);
+  });
+
+  it('answers ping_delay_disconnect with a pong (outside rpc_result)', async function () {
+    const client = await connected();
+    const pong = await within(client.invoke(new Api.PingDelayDisconnect({ pingId: bigInt(4242), disconnectDelay: 60 })), T, 'ping');
+    assert.ok(pong instanceof Api.Pong);
+    assert.equal(pong.pingId.toString(), '4242');
+    assert.equal(emu.stats.pings, 1);
+  });
+
+  it('gzips large results and reads gzip_packed requests', async function () {
+    const ann = await loggedIn(ANN);
+    const bob = await loggedIn(BOB);
+    const text = 'long message '.repeat(300);
+    const bobUser = (await within(ann.invoke(new Api.contacts.ResolveUsername({ username: 'bob_test' })), T, 'resolve')).users[0] as Api.User;
+    const result = await within(ann.invoke(new Api.messages.SendMessage({
+      peer: new Api.InputPeerUser({ userId: bobUser.id, accessHash: bobUser.accessHash! }), message: text,
+    })), T, 'messages.sendMessage');
+    assert.ok(result instanceof Api.UpdateShortSentMessage);
+    assert.equal(emu.sentMessages[0]!.text, text);
+    const diff = await within(bob.invoke(new Api.updates.GetDifference({ pts: 1, date: 0, qts: 0 })), T, 'getDifference');
+    assert.ok(diff instanceof Api.updates.Difference);
+    assert.equal((diff.newMessages[0] as Api.Message).message, text);
+    assert.ok(emu.stats.gzipOut >= 1, 'the emulator gzipped the difference');
+    // GramJS 2.26 never gzips requests (its GZIPPacked.gzip is a no-op): send a gzip_packed query by hand.
+    const request = new Api.help.GetConfig();
+    const plain = request.getBytes();
+    const packed = gzipSync(plain);
+    const tl = Buffer.concat([Buffer.from([254, packed.length & 0xff, (packed.length >> 8) & 0xff, 0]), packed]);
+    const gz = Buffer.concat([Buffer.from([0xa1, 0xcf, 0x72, 0x30]), tl, Buffer.alloc((4 - (tl.length % 4)) % 4)]);
+    request.getBytes = () => gz;
+    assert.equal((await within(ann.invoke(request), T, 'gzipped getConfig')).thisDc, emu.dcId);
+    assert.equal(emu.stats.gzipIn, 1);
   });
 
   it('survives dropped connections: GramJS reconnects with the same key and stays logged in', async function () {

@@ -187,6 +187,9 @@ export class MtprotoEmulator {
   /** Counts of service messages, for tests of the protocol layer. */
   readonly stats = {
     connections: 0, authKeysCreated: 0, badServerSalt: 0, newSessions: 0, pings: 0, acksReceived: 0, transportErrors: 0,
+    /** gzip_packed messages received / results sent gzipped. */
+    gzipIn: 0,
+    gzipOut: 0,
     /** Reads discarded while unresponsive. */
     ignoredReads: 0,
   };
@@ -719,6 +722,7 @@ export class MtprotoEmulator {
         return;
       }
       case C_GZIP:
+        this.stats.gzipIn += 1;
         this.process(conn, key, session, msgId, gunzipSync(readTlBytes(body, 4)), out, false);
         return;
       case C_MSGS_ACK:
@@ -782,7 +786,11 @@ export class MtprotoEmulator {
     try {
       const result = serializeResult(this.world.call(ctx, request));
       this.log(key, session, method, undefined, undefined, userBefore);
-      const payload = result.length > GZIP_OVER ? Buffer.concat([uint32(C_GZIP), tlBytes(gzipSync(result))]) : result;
+      let payload = result;
+      if (result.length > GZIP_OVER) {
+        this.stats.gzipOut += 1;
+        payload = Buffer.concat([uint32(C_GZIP), tlBytes(gzipSync(result))]);
+      }
       return Buffer.concat([head, payload]);
     } catch (err) {
       if (!(err instanceof RpcFailure)) {
