@@ -17,7 +17,7 @@ import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import bigInt from 'big-integer';
 import { Api } from 'telegram';
 import { BinaryReader } from 'telegram/extensions/index.js';
-import { emulatorRsaKey, igeDecrypt, igeEncrypt, messageKey, messageKeys, type RsaKey } from './crypto.js';
+import { emulatorRsaKey, igeDecrypt, igeEncrypt, messageKey, messageKeys, sha1, type RsaKey } from './crypto.js';
 import { HandshakeError, Handshakes } from './handshake.js';
 import {
   RpcFailure, World, normalizePhone, type Account, type AccountSpec, type CallContext, type EmulatedAccount, type KeyState,
@@ -185,7 +185,16 @@ export class MtprotoEmulator {
   private stopped = false;
   private boundPort = 0;
   /** Counts of service messages, for tests of the protocol layer. */
-  readonly stats = { connections: 0, authKeysCreated: 0, badServerSalt: 0, newSessions: 0, pings: 0, acksReceived: 0, transportErrors: 0 };
+  readonly stats = {
+    connections: 0, authKeysCreated: 0, badServerSalt: 0, newSessions: 0, pings: 0, acksReceived: 0, transportErrors: 0,
+    /** gzip_packed messages received / results sent gzipped. */
+    gzipIn: 0,
+    gzipOut: 0,
+    /** Reads discarded while unresponsive. */
+    ignoredReads: 0,
+  };
+  /** Every transport error sent (e.g. -404 for an unknown auth key), in order. */
+  readonly transportErrors: number[] = [];
 
   private constructor(private readonly server: net.Server, options: MtprotoEmulatorOptions) {
     this.dcId = options.dcId ?? 2;
@@ -302,6 +311,22 @@ export class MtprotoEmulator {
     return count;
   }
 
+  /**
+   * Registers an auth key as if a client had just created it (for tests that skip the exchange or
+   * need a given key length), optionally already authorized for an account. Returns its auth_key_id (hex).
+   * The key must be canonical: 192..256 bytes, first byte non-zero.
+   */
+  importAuthKey(key: Buffer, phone?: string): string {
+    if (key.length < 192 || key.length > 256 || key[0] === 0) throw new Error('an auth key is 192..256 bytes without leading zero');
+    const id = Buffer.from(sha1(key).subarray(12, 20));
+    const record: AuthKeyRecord = {
+      id, idHex: hex8(id), key: Buffer.from(key), salt: randomBytes(8), createdAt: Date.now(), temporary: false, sessions: new Map(),
+    };
+    if (phone !== undefined) record.userId = this.mustAccount(phone).id;
+    this.keys.set(record.idHex, record);
+    return record.idHex;
+  }
+
   /** The auth keys authorized for an account. */
   activeSessions(phone: string): ActiveSession[] {
     const account = this.mustAccount(phone);
@@ -347,6 +372,16 @@ export class MtprotoEmulator {
     const lower = method.toLowerCase();
     const count = options.count ?? 1;
     return this.waitFor(() => this.requests.filter((r) => r.method.toLowerCase() === lower)[count - 1], options, `request ${method} #${count}`);
+  }
+
+  /** Resolves with the first transport error sent (e.g. -404: unknown auth key), waiting if needed. */
+  waitForTransportError(options: WaitOptions = {}): Promise<number> {
+    return this.waitFor(() => this.transportErrors[0], options, 'a transport error');
+  }
+
+  /** Resolves once the server has read (and, unresponsive, ignored) at least `count` chunks while unresponsive. */
+  waitForIgnoredReads(count = 1, options: WaitOptions = {}): Promise<number> {
+    return this.waitFor(() => (this.stats.ignoredReads >= count ? this.stats.ignoredReads : undefined), options, `${count} ignored reads`);
   }
 
   /** Destroys every TCP connection (clients reconnect with their auth key). */
@@ -415,7 +450,11 @@ export class MtprotoEmulator {
     this.conns.add(conn);
     this.stats.connections += 1;
     socket.on('data', (chunk: Buffer) => {
-      if (this.unresponsive) return;
+      if (this.unresponsive) {
+        this.stats.ignoredReads += 1;
+        this.notify();
+        return;
+      }
       conn.buf = conn.buf.length ? Buffer.concat([conn.buf, chunk]) : chunk;
       try {
         this.readPackets(conn);
@@ -540,7 +579,9 @@ export class MtprotoEmulator {
   /** A transport error (core.telegram.org/mtproto/mtproto-transports#transport-errors): a 4-byte payload. */
   private transportError(conn: Conn, code: number): void {
     this.stats.transportErrors += 1;
+    this.transportErrors.push(code);
     this.writePacket(conn, int32(code));
+    this.notify();
   }
 
   private onPacket(conn: Conn, packet: Buffer): void {
@@ -681,6 +722,7 @@ export class MtprotoEmulator {
         return;
       }
       case C_GZIP:
+        this.stats.gzipIn += 1;
         this.process(conn, key, session, msgId, gunzipSync(readTlBytes(body, 4)), out, false);
         return;
       case C_MSGS_ACK:
@@ -744,7 +786,11 @@ export class MtprotoEmulator {
     try {
       const result = serializeResult(this.world.call(ctx, request));
       this.log(key, session, method, undefined, undefined, userBefore);
-      const payload = result.length > GZIP_OVER ? Buffer.concat([uint32(C_GZIP), tlBytes(gzipSync(result))]) : result;
+      let payload = result;
+      if (result.length > GZIP_OVER) {
+        this.stats.gzipOut += 1;
+        payload = Buffer.concat([uint32(C_GZIP), tlBytes(gzipSync(result))]);
+      }
       return Buffer.concat([head, payload]);
     } catch (err) {
       if (!(err instanceof RpcFailure)) {

@@ -15,6 +15,8 @@
  */
 import bigInt from 'big-integer';
 import { TelegramClient } from 'telegram';
+import { randomBytes } from 'node:crypto';
+import { AuthKey } from 'telegram/crypto/AuthKey.js';
 import { _serverKeys } from 'telegram/crypto/RSA.js';
 import { Logger, LogLevel } from 'telegram/extensions/Logger.js';
 import { ConnectionTCPFull } from 'telegram/network/index.js';
@@ -84,6 +86,27 @@ export function emulatorClient(emu: EmulatorEndpoint, options: EmulatorClientOpt
     systemVersion: 'test',
     appVersion: '0.0.0',
   });
+}
+
+/**
+ * A saved StringSession for the emulator whose auth key is registered there directly (no key exchange),
+ * authorized for `phone` when given: a client built from it is logged in at once. `keyLength` 255
+ * gives the short key GramJS keeps when g^ab mod p has a zero top byte.
+ */
+export async function authorizedSession(
+  emu: EmulatorEndpoint & { importAuthKey(key: Buffer, phone?: string): string },
+  phone?: string,
+  keyLength: 255 | 256 = 256,
+): Promise<string> {
+  const key = randomBytes(keyLength);
+  if (key[0] === 0) key[0] = 1;
+  emu.importAuthKey(key, phone);
+  const session = new StringSession('');
+  session.setDC(emu.dcId, emu.host, emu.port);
+  const authKey = new AuthKey();
+  await authKey.setKey(key);
+  session.setAuthKey(authKey);
+  return session.save();
 }
 
 /** Rejects if `promise` does not settle within `ms` (GramJS failures hang rather than throw). */

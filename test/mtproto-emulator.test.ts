@@ -1,0 +1,347 @@
+/**
+ * Tests of the MTProto emulator (test/support/mtproto/), driven by the real GramJS client over
+ * TCP on 127.0.0.1, the way tgpbx's account code drives Telegram: raw `client.invoke` of
+ * auth.sendCode / signIn / checkPassword, then getMe and messages.
+ */
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import bigInt from 'big-integer';
+import { Api, TelegramClient } from 'telegram';
+import { computeCheck } from 'telegram/Password.js';
+import { MtprotoEmulator } from './support/mtproto/emulator.js';
+import { authorizedSession, emulatorClient, rpcErrorOf, within } from './support/mtproto/gramjs-test-client.js';
+
+const API_ID = 12345;
+const API_HASH = 'test0api0hash0not0a0secret000000';
+const T = 5000;
+const ANN = '+15550000001';
+const BOB = '+15550000002';
+
+describe('MTProto emulator (GramJS over TCP)', function () {
+  let emu: MtprotoEmulator;
+  const clients: TelegramClient[] = [];
+
+  async function connected(session?: string, apiId = API_ID, apiHash = API_HASH): Promise<TelegramClient> {
+    const client = emulatorClient(emu, { apiId, apiHash, session });
+    clients.push(client);
+    assert.equal(await within(client.connect(), T, 'connect'), true);
+    return client;
+  }
+
+  function sendCode(client: TelegramClient, phone: string, apiId = API_ID, apiHash = API_HASH): Promise<Api.auth.SentCode> {
+    return within(client.invoke(new Api.auth.SendCode({
+      phoneNumber: phone, apiId, apiHash, settings: new Api.CodeSettings({}),
+    })), T, 'auth.sendCode') as Promise<Api.auth.SentCode>;
+  }
+
+  function signIn(client: TelegramClient, phone: string, hash: string, code: string): Promise<Api.auth.TypeAuthorization> {
+    return within(client.invoke(new Api.auth.SignIn({ phoneNumber: phone, phoneCodeHash: hash, phoneCode: code })), T, 'auth.signIn');
+  }
+
+  /** A connected client logged in as `phone` (no 2FA) through raw invokes. */
+  async function loggedIn(phone: string): Promise<TelegramClient> {
+    const client = await connected();
+    const sent = await sendCode(client, phone);
+    const auth = await signIn(client, phone, sent.phoneCodeHash, await emu.waitForCode(phone));
+    assert.ok(auth instanceof Api.auth.Authorization);
+    return client;
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<string> {
+    try {
+      await promise;
+    } catch (err) {
+      return rpcErrorOf(err);
+    }
+    assert.fail('expected an RPC error');
+  }
+
+  beforeEach(async function () {
+    emu = await MtprotoEmulator.start({ apiId: API_ID, apiHash: API_HASH });
+    emu.addAccount({ phone: ANN, firstName: 'Ann', lastName: 'Test', username: 'ann_test' });
+    emu.addAccount({ phone: BOB, firstName: 'Bob', username: 'bob_test' });
+  });
+
+  afterEach(async function () {
+    await Promise.all(clients.splice(0).map((c) => within(c.destroy(), T, 'destroy').catch(() => undefined)));
+    await emu.stop();
+  });
+
+  it('creates an auth key, corrects the salt, opens a session and answers help.getConfig', async function () {
+    assert.ok(emu.port > 0 && emu.port <= 32767);
+    const client = await connected();
+    const config = await within(client.invoke(new Api.help.GetConfig()), T, 'help.getConfig');
+    assert.equal(config.thisDc, emu.dcId);
+    assert.deepEqual(config.dcOptions.map((o) => [o.id, o.ipAddress, o.port]), [[emu.dcId, '127.0.0.1', emu.port]]);
+    assert.equal(emu.authKeyCount, 1);
+    assert.equal(emu.stats.badServerSalt, 1);
+    assert.equal(emu.stats.newSessions, 1);
+    const first = await emu.waitForRequest('help.GetConfig');
+    assert.equal(first.layer, 198);
+    assert.equal(first.userId, undefined);
+  });
+
+  it('logs in with a code; getMe works and the key is an active session of the account', async function () {
+    const client = await connected();
+    const sent = await sendCode(client, ANN);
+    assert.ok(sent.type instanceof Api.auth.SentCodeTypeApp);
+    const code = await emu.waitForCode('15550000001');
+    assert.match(code, /^\d{5}$/);
+    const auth = await signIn(client, ANN, sent.phoneCodeHash, code);
+    assert.ok(auth instanceof Api.auth.Authorization);
+    const me = await within(client.getMe(), T, 'getMe');
+    assert.equal(me.firstName, 'Ann');
+    assert.equal(me.self, true);
+    assert.equal(me.phone, '15550000001');
+    const full = await within(client.invoke(new Api.users.GetFullUser({ id: new Api.InputUserSelf() })), T, 'getFullUser');
+    assert.equal(full.fullUser.id.toString(), me.id.toString());
+    const state = await within(client.invoke(new Api.updates.GetState()), T, 'updates.getState');
+    assert.ok(state.pts >= 1);
+    const sessions = emu.activeSessions(ANN);
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0]!.deviceModel, 'tgpbx-test');
+    assert.equal(sessions[0]!.connected, true);
+    assert.equal(emu.codeFor(ANN), undefined, 'the code is used up');
+    const getUsers = await emu.waitForRequest('users.GetUsers');
+    assert.equal(getUsers.phone, '15550000001');
+  });
+
+  it('asks for the 2FA password (SRP): a wrong one is PASSWORD_HASH_INVALID, the right one logs in', async function () {
+    emu.addAccount({ phone: '+15550000003', firstName: 'Cid', password: 'correct horse', passwordHint: 'horse' });
+    const client = await connected();
+    const sent = await sendCode(client, '+15550000003');
+    const code = await emu.waitForCode('+15550000003');
+    assert.equal(await rejection(signIn(client, '+15550000003', sent.phoneCodeHash, code)), '401 SESSION_PASSWORD_NEEDED');
+    const getPassword = (): Promise<Api.account.Password> => within(client.invoke(new Api.account.GetPassword()), T, 'account.getPassword');
+    const checkPassword = async (password: string): Promise<Api.auth.TypeAuthorization> =>
+      within(client.invoke(new Api.auth.CheckPassword({ password: await computeCheck(await getPassword(), password) })), T, 'auth.checkPassword');
+    const info = await getPassword();
+    assert.equal(info.hasPassword, true);
+    assert.equal(info.hint, 'horse');
+    assert.equal(await rejection(checkPassword('wrong horse')), '400 PASSWORD_HASH_INVALID');
+    assert.equal(await rejection(within(client.getMe(), T, 'getMe')), '401 AUTH_KEY_UNREGISTERED');
+    const auth = await checkPassword('correct horse');
+    assert.ok(auth instanceof Api.auth.Authorization);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Cid');
+  });
+
+  it("also works through GramJS's own client.start() helper with 2FA", async function () {
+    emu.addAccount({ phone: '+15550000004', firstName: 'Dee', password: 'pw4' });
+    const client = emulatorClient(emu, { apiId: API_ID, apiHash: API_HASH });
+    clients.push(client);
+    await within(client.start({
+      phoneNumber: '+15550000004',
+      phoneCode: () => emu.waitForCode('+15550000004'),
+      password: async () => 'pw4',
+      onError: (err) => { throw err; },
+    }), T, 'client.start');
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Dee');
+  });
+
+  it('refuses a wrong code (PHONE_CODE_INVALID); resendCode keeps the hash and the new code logs in', async function () {
+    const client = await connected();
+    const sent = await sendCode(client, ANN);
+    const code = await emu.waitForCode(ANN);
+    const wrong = code === '11111' ? '22222' : '11111';
+    assert.equal(await rejection(signIn(client, ANN, sent.phoneCodeHash, wrong)), '400 PHONE_CODE_INVALID');
+    const resent = await within(client.invoke(new Api.auth.ResendCode({ phoneNumber: ANN, phoneCodeHash: sent.phoneCodeHash })), T, 'resendCode');
+    assert.equal((resent as Api.auth.SentCode).phoneCodeHash, sent.phoneCodeHash);
+    const code2 = await emu.waitForCode(ANN);
+    assert.ok((await signIn(client, ANN, sent.phoneCodeHash, code2)) instanceof Api.auth.Authorization);
+  });
+
+  it('refuses an expired code (PHONE_CODE_EXPIRED)', async function () {
+    const client = await connected();
+    const sent = await sendCode(client, ANN);
+    const code = await emu.waitForCode(ANN);
+    emu.expireCode(ANN);
+    assert.equal(await rejection(signIn(client, ANN, sent.phoneCodeHash, code)), '400 PHONE_CODE_EXPIRED');
+    assert.equal(emu.codeFor(ANN), undefined);
+  });
+
+  it('answers 420 FLOOD_WAIT_<n> and the GramJS error carries the seconds', async function () {
+    emu.floodWait({ method: 'auth.SendCode', seconds: 37 });
+    const client = await connected();
+    let error: unknown;
+    await sendCode(client, ANN).catch((err: unknown) => { error = err; });
+    assert.equal((error as { seconds?: number }).seconds, 37);
+    assert.equal((error as { code?: number }).code, 420);
+    assert.equal((await emu.waitForRequest('auth.SendCode')).error, '420 FLOOD_WAIT_37');
+    assert.ok((await sendCode(client, ANN)).phoneCodeHash, 'only the next call was refused');
+  });
+
+  it('signs up a new number (signIn says sign-up required, signUp creates the account)', async function () {
+    const phone = '+15550000009';
+    const client = await connected();
+    const sent = await sendCode(client, phone);
+    assert.ok(sent.type instanceof Api.auth.SentCodeTypeSms);
+    const result = await signIn(client, phone, sent.phoneCodeHash, await emu.waitForCode(phone));
+    assert.ok(result instanceof Api.auth.AuthorizationSignUpRequired);
+    const auth = await within(client.invoke(new Api.auth.SignUp({
+      phoneNumber: phone, phoneCodeHash: sent.phoneCodeHash, firstName: 'New', lastName: 'Comer',
+    })), T, 'auth.signUp');
+    assert.ok(auth instanceof Api.auth.Authorization);
+    assert.equal((await within(client.getMe(), T, 'getMe')).lastName, 'Comer');
+    assert.equal(emu.account(phone)?.firstName, 'New');
+  });
+
+  it('keeps the authorization in the auth key: a client restored from the saved StringSession is still logged in', async function () {
+    const first = await loggedIn(ANN);
+    const saved = (first.session as unknown as { save(): string }).save();
+    assert.ok(saved.length > 0);
+    await within(first.destroy(), T, 'destroy');
+    const keys = emu.authKeyCount;
+    const second = await connected(saved);
+    assert.equal((await within(second.getMe(), T, 'getMe')).firstName, 'Ann');
+    assert.equal(emu.authKeyCount, keys, 'no new auth key');
+    assert.equal(emu.activeSessions(ANN).length, 1);
+  });
+
+  it('revokeSessions makes the next call fail with 401 AUTH_KEY_UNREGISTERED', async function () {
+    const client = await loggedIn(ANN);
+    assert.equal(emu.revokeSessions(ANN), 1);
+    assert.equal(await rejection(within(client.getMe(), T, 'getMe')), '401 AUTH_KEY_UNREGISTERED');
+    assert.deepEqual(emu.activeSessions(ANN), []);
+  });
+
+  it('logOut unauthorizes the key', async function () {
+    const client = await loggedIn(ANN);
+    assert.ok(await within(client.invoke(new Api.auth.LogOut()), T, 'auth.logOut') instanceof Api.auth.LoggedOut);
+    assert.equal(await rejection(within(client.invoke(new Api.updates.GetState()), T, 'getState')), '401 AUTH_KEY_UNREGISTERED');
+  });
+
+  it('refuses a bad api_id/api_hash, a banned phone and an invalid phone', async function () {
+    emu.addAccount({ phone: '+15550000005', firstName: 'Banned', banned: true });
+    const client = await connected();
+    assert.equal(await rejection(sendCode(client, ANN, API_ID + 1)), '400 API_ID_INVALID');
+    assert.equal(await rejection(sendCode(client, ANN, API_ID, 'wrong0hash')), '400 API_ID_INVALID');
+    assert.equal(await rejection(sendCode(client, '+15550000005')), '400 PHONE_NUMBER_BANNED');
+    assert.equal(await rejection(sendCode(client, '12ab')), '406 PHONE_NUMBER_INVALID');
+  });
+
+  it('answers calls needing authorization with 401 on a new key, and unknown methods with 400', async function () {
+    const client = await connected();
+    assert.equal(await rejection(within(client.invoke(new Api.updates.GetState()), T, 'getState')), '401 AUTH_KEY_UNREGISTERED');
+    const authed = await loggedIn(BOB);
+    assert.equal(
+      await rejection(within(authed.invoke(new Api.account.GetWallPapers({ hash: 0 as never })), T, 'getWallPapers')),
+      '400 METHOD_NOT_IMPLEMENTED',
+    );
+  });
+
+  it('resolves a username, sends a message, records it and pushes it to the logged-in recipient', async function () {
+    const ann = await loggedIn(ANN);
+    const bob = await loggedIn(BOB);
+    const received = new Promise<Api.UpdateShortMessage>((resolve) => {
+      bob.addEventHandler((update: unknown) => {
+        if (update instanceof Api.UpdateShortMessage) resolve(update);
+      });
+    });
+    const resolved = await within(ann.invoke(new Api.contacts.ResolveUsername({ username: 'bob_test' })), T, 'resolveUsername');
+    assert.equal(resolved.users.length, 1);
+    assert.equal(await rejection(within(ann.invoke(new Api.contacts.ResolveUsername({ username: 'nobody_here' })), T, 'resolve')),
+      '400 USERNAME_NOT_OCCUPIED');
+    const message = await within(ann.sendMessage('bob_test', { message: 'Hello Bob' }), T, 'sendMessage');
+    assert.equal(message.message, 'Hello Bob');
+    const sent = await emu.waitForSentMessage((m) => m.text === 'Hello Bob');
+    assert.equal(sent.fromPhone, '15550000001');
+    assert.equal(sent.toPhone, '15550000002');
+    const update = await within(received, T, 'update push');
+    assert.equal(update.message, 'Hello Bob');
+    assert.equal(update.userId.toString(), String(emu.account(ANN)!.id));
+    const state = await within(bob.invoke(new Api.updates.GetState()), T, 'getState');
+    assert.equal(state.pts, update.pts);
+    const diff = await within(bob.invoke(new Api.updates.GetDifference({ pts: update.pts - 1, date: 0, qts: 0 })), T, 'getDifference');
+    assert.ok(diff instanceof Api.updates.Difference);
+    assert.equal((diff.newMessages[0] as Api.Message).message, 'Hello Bob');
+    const empty = await within(bob.invoke(new Api.updates.GetDifference({ pts: update.pts, date: 0, qts: 0 })), T, 'getDifference');
+    assert.ok(empty instanceof Api.updates.DifferenceEmpty);
+  });
+
+  it('answers ping_delay_disconnect with a pong (outside rpc_result)', async function () {
+    const client = await connected();
+    const pong = await within(client.invoke(new Api.PingDelayDisconnect({ pingId: bigInt(4242), disconnectDelay: 60 })), T, 'ping');
+    assert.ok(pong instanceof Api.Pong);
+    assert.equal(pong.pingId.toString(), '4242');
+    assert.equal(emu.stats.pings, 1);
+  });
+
+  it('gzips large results and reads gzip_packed requests', async function () {
+    const ann = await loggedIn(ANN);
+    const bob = await loggedIn(BOB);
+    const text = 'long message '.repeat(300);
+    const bobUser = (await within(ann.invoke(new Api.contacts.ResolveUsername({ username: 'bob_test' })), T, 'resolve')).users[0] as Api.User;
+    const result = await within(ann.invoke(new Api.messages.SendMessage({
+      peer: new Api.InputPeerUser({ userId: bobUser.id, accessHash: bobUser.accessHash! }), message: text,
+    })), T, 'messages.sendMessage');
+    assert.ok(result instanceof Api.UpdateShortSentMessage);
+    assert.equal(emu.sentMessages[0]!.text, text);
+    const diff = await within(bob.invoke(new Api.updates.GetDifference({ pts: 1, date: 0, qts: 0 })), T, 'getDifference');
+    assert.ok(diff instanceof Api.updates.Difference);
+    assert.equal((diff.newMessages[0] as Api.Message).message, text);
+    assert.ok(emu.stats.gzipOut >= 1, 'the emulator gzipped the difference');
+    // GramJS 2.26 never gzips requests (its GZIPPacked.gzip is a no-op): send a gzip_packed query by hand.
+    const request = new Api.help.GetConfig();
+    const plain = request.getBytes();
+    const packed = gzipSync(plain);
+    const tl = Buffer.concat([Buffer.from([254, packed.length & 0xff, (packed.length >> 8) & 0xff, 0]), packed]);
+    const gz = Buffer.concat([Buffer.from([0xa1, 0xcf, 0x72, 0x30]), tl, Buffer.alloc((4 - (tl.length % 4)) % 4)]);
+    request.getBytes = () => gz;
+    assert.equal((await within(ann.invoke(request), T, 'gzipped getConfig')).thisDc, emu.dcId);
+    assert.equal(emu.stats.gzipIn, 1);
+  });
+
+  it('survives dropped connections: GramJS reconnects with the same key and stays logged in', async function () {
+    const client = await loggedIn(ANN);
+    const keys = emu.authKeyCount;
+    emu.dropConnections();
+    assert.equal((await within(client.getMe(), T, 'getMe after drop')).firstName, 'Ann');
+    assert.equal(emu.authKeyCount, keys);
+  });
+
+  it('reads but never answers while unresponsive', async function () {
+    const client = await connected();
+    emu.setUnresponsive(true);
+    const before = emu.requests.length;
+    let settled = false;
+    client.invoke(new Api.help.GetConfig()).then(() => { settled = true; }, () => { settled = true; });
+    await emu.waitForIgnoredReads(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false);
+    assert.equal(emu.requests.length, before);
+  });
+
+  it('answers a key it does not know with transport error -404 (GramJS then hangs: callers need timeouts)', async function () {
+    const saved = (await loggedIn(ANN)).session.save() as unknown as string;
+    const other = await MtprotoEmulator.start({ apiId: API_ID, apiHash: API_HASH });
+    try {
+      const client = emulatorClient(other, { apiId: API_ID, apiHash: API_HASH, session: saved });
+      clients.push(client);
+      const connecting = client.connect().catch(() => false);
+      assert.equal(await other.waitForTransportError(), -404);
+      void connecting;
+    } finally {
+      await other.stop();
+    }
+  });
+
+  for (const keyLength of [255, 256] as const) {
+    it(`talks with a ${keyLength}-byte auth key (imported, already authorized)`, async function () {
+      const client = await connected(await authorizedSession(emu, BOB, keyLength));
+      assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Bob');
+      assert.equal(emu.activeSessions(BOB).length, 1);
+    });
+  }
+
+  it('completes 30 sequential auth key exchanges, each a fresh key', async function () {
+    this.timeout(25000);
+    for (let i = 0; i < 30; i += 1) {
+      const client = emulatorClient(emu, { apiId: API_ID, apiHash: API_HASH });
+      assert.equal(await within(client.connect(), T, `connect #${i}`), true);
+      const config = await within(client.invoke(new Api.help.GetConfig()), T, `getConfig #${i}`);
+      assert.equal(config.thisDc, emu.dcId);
+      await within(client.destroy(), T, 'destroy');
+    }
+    assert.equal(emu.authKeyCount, 30);
+  });
+});

@@ -1,0 +1,3 @@
+/** The MTProto emulator and the GramJS helpers that reach it (see README.md). */
+export * from './emulator.js';
+export * from './gramjs-test-client.js';
