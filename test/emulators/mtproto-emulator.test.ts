@@ -8,8 +8,8 @@ import { gzipSync } from 'node:zlib';
 import bigInt from 'big-integer';
 import { Api, TelegramClient } from 'telegram';
 import { computeCheck } from 'telegram/Password.js';
-import { MtprotoEmulator } from './support/mtproto/emulator.js';
-import { authorizedSession, emulatorClient, rpcErrorOf, within } from './support/mtproto/gramjs-test-client.js';
+import { MtprotoEmulator } from '../support/mtproto/emulator.js';
+import { authorizedSession, emulatorClient, rpcErrorOf, within } from '../support/mtproto/gramjs-test-client.js';
 
 const API_ID = 12345;
 const API_HASH = 'test0api0hash0not0a0secret000000';
