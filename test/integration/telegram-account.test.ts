@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { TelegramAccount, type AccountView, type SessionStore } from '../../src/telegram/accounts.js';
+import { explainTelegramError } from '../../src/telegram/telegram-errors.js';
+import { TimeoutError } from '../../src/retry/timeout.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { nextEvent } from '../support/module.js';
+import { MtprotoEmulator } from '../support/mtproto/emulator.js';
+import { authorizedSession, trustEmulatorKey } from '../support/mtproto/gramjs-test-client.js';
+
+const API_ID = 70707;
+const API_HASH = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+const PHONE = '+79990006677';
+
+/** A session kept in memory, as the provider keeps it in a file. */
+class MemorySessions implements SessionStore {
+  constructor(public session: string | null) {}
+  load() {
+    return this.session;
+  }
+  save(session: string) {
+    this.session = session;
+  }
+  remove() {
+    this.session = null;
+  }
+}
+
+function phase(account: TelegramAccount, wanted: AccountView['phase']): Promise<AccountView> {
+  if (account.view.phase === wanted) return Promise.resolve(account.view);
+  return nextEvent(account, 'change', (v: AccountView) => v.phase === wanted).then(([v]) => v as AccountView);
+}
+
+describe('TelegramAccount supervision (GramJS against the MTProto emulator, time on a manual clock)', function () {
+  let emu: MtprotoEmulator;
+  let account: TelegramAccount | null = null;
+
+  before(async () => {
+    emu = await MtprotoEmulator.start({ apiId: API_ID, apiHash: API_HASH });
+    trustEmulatorKey(emu);
+    emu.addAccount({ phone: PHONE, firstName: 'Flood' });
+  });
+  afterEach(async () => {
+    await account?.stop();
+    account = null;
+  });
+  after(async () => emu?.stop());
+
+  const accountWith = (clock: ManualClock, sessions: MemorySessions) =>
+    new TelegramAccount({
+      phone: PHONE,
+      sessions,
+      credentials: () => ({ apiId: API_ID, apiHash: API_HASH }),
+      endpoint: { dcId: emu.dcId, host: emu.host, port: emu.port },
+      clock,
+      requestTimeoutMs: 5_000,
+      healthTimeoutMs: 300,
+      backoff: { initialMs: 1_000, maxMs: 8_000 },
+    });
+
+  it('waits out a flood wait at connect (orange, the end time shown), then connects when the time is up', async () => {
+    const clock = new ManualClock();
+    const sessions = new MemorySessions(await authorizedSession(emu, PHONE));
+    account = accountWith(clock, sessions);
+    emu.floodWait({ method: 'users.GetUsers', seconds: 30 });
+    await account.start();
+    assert.equal(account.view.phase, 'connecting');
+    assert.match(account.view.detail, /wait 30 s.*retrying in 30 s/);
+    assert.equal(account.view.waitUntil, clock.now() + 30_000);
+    clock.advance(29_000);
+    assert.equal(account.view.phase, 'connecting', 'not before the wait is over');
+    const connected = phase(account, 'connected');
+    clock.advance(1_000);
+    assert.equal((await connected).user?.firstName, 'Flood');
+    assert.equal(account.view.waitUntil, null);
+  });
+
+  it('backs off between failed reconnects and starts over from the saved session', async () => {
+    const clock = new ManualClock();
+    const sessions = new MemorySessions(await authorizedSession(emu, PHONE));
+    account = accountWith(clock, sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'connected');
+    // The health call times out (Telegram silent): orange with a retry delay from the backoff policy.
+    emu.setUnresponsive(true);
+    const lost = phase(account, 'connecting');
+    await account.checkNow();
+    await lost;
+    assert.match(account.view.detail, /did not answer.*retrying in 1 s/);
+    emu.setUnresponsive(false);
+    const back = phase(account, 'connected');
+    clock.advance(1_000);
+    await back;
+  });
+
+  it('a banned number: the authorization ends red, saying so', async () => {
+    emu.addAccount({ phone: '+79990008899', firstName: 'Banned', banned: true });
+    account = new TelegramAccount({
+      phone: '+79990008899',
+      sessions: new MemorySessions(null),
+      credentials: () => ({ apiId: API_ID, apiHash: API_HASH }),
+      endpoint: { dcId: emu.dcId, host: emu.host, port: emu.port },
+      requestTimeoutMs: 5_000,
+    });
+    await account.start();
+    assert.match(account.view.detail, /authorization needed/);
+    const view = await account.beginLogin();
+    assert.equal(view.phase, 'unauthorized');
+    assert.equal(view.error, 'Telegram has banned this phone number');
+  });
+
+  it('explains Telegram errors in words, and never repeats what a request carried', () => {
+    const rpc = (errorMessage: string, extra: object = {}) => Object.assign(new Error(`${errorMessage} (caused by auth.SignIn {"phoneCode":"12345"})`), { errorMessage, ...extra });
+    assert.deepEqual(explainTelegramError(rpc('FLOOD', { seconds: 17 })), {
+      trouble: 'flood',
+      seconds: 17,
+      code: 'FLOOD_WAIT_17',
+      message: 'Telegram asks to wait 17 s before trying again (flood wait)',
+    });
+    assert.equal(explainTelegramError(rpc('FLOOD_WAIT_5')).seconds, 5);
+    assert.equal(explainTelegramError(rpc('PHONE_CODE_INVALID')).trouble, 'input');
+    assert.equal(explainTelegramError(rpc('PHONE_CODE_EXPIRED')).trouble, 'login');
+    assert.equal(explainTelegramError(rpc('PHONE_NUMBER_BANNED')).message, 'Telegram has banned this phone number');
+    assert.equal(explainTelegramError(rpc('AUTH_KEY_UNREGISTERED')).trouble, 'unauthorized');
+    assert.equal(explainTelegramError(rpc('API_ID_INVALID')).trouble, 'credentials');
+    assert.equal(explainTelegramError(rpc('SOMETHING_NEW')).message, 'Telegram refused the request: SOMETHING_NEW');
+    assert.equal(explainTelegramError(new TimeoutError(15_000)).trouble, 'network');
+    assert.equal(explainTelegramError(new Error('connect ECONNREFUSED 127.0.0.1:443')).trouble, 'network');
+    for (const err of [rpc('PHONE_CODE_INVALID'), rpc('SOMETHING_NEW')]) assert.ok(!JSON.stringify(explainTelegramError(err)).includes('12345'));
+  });
+});
