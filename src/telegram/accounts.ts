@@ -66,6 +66,12 @@ export interface TelegramAccountOptions {
   onSecret?: (secret: string) => void;
 }
 
+interface Login {
+  client: TelegramClient;
+  phoneCodeHash: string;
+  generation: number;
+}
+
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 2_000, maxMs: 5 * 60_000 };
 
 const CODE_SENT_TO: Record<string, string> = {
@@ -92,7 +98,8 @@ export class TelegramAccount extends EventEmitter {
   private timer: unknown = null;
   private failures = 0;
   private busy = false;
-  private login: { client: TelegramClient; phoneCodeHash: string } | null = null;
+  /** A login in progress: its own client, Telegram's code hash, and the course it belongs to. */
+  private login: Login | null = null;
   private state: AccountView = { phase: 'unauthorized', light: 'red', detail: 'not started', error: null, prompt: null, user: null, waitUntil: null };
 
   constructor(private readonly opts: TelegramAccountOptions) {
@@ -156,7 +163,7 @@ export class TelegramAccount extends EventEmitter {
         return this.state;
       }
       if (sent instanceof Api.auth.SentCodeSuccess) return this.finishLogin(generation, client, sent.authorization);
-      this.login = { client, phoneCodeHash: sent.phoneCodeHash };
+      this.login = { client, phoneCodeHash: sent.phoneCodeHash, generation };
       const where = CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code';
       this.set({ phase: 'code', detail: 'waiting for the login code', prompt: where, error: null });
     } catch (err) {
@@ -177,7 +184,7 @@ export class TelegramAccount extends EventEmitter {
           this.set({ phase: 'name', detail: 'this number has no Telegram account yet: enter a name to create one', error: null, prompt: null });
           return this.state;
         }
-        return this.finishLogin(this.generation, login.client, result);
+        return this.finishLogin(login.generation, login.client, result);
       } catch (err) {
         const problem = explainTelegramError(err);
         if (problem.code === 'SESSION_PASSWORD_NEEDED') return this.askPassword(login.client);
@@ -194,7 +201,7 @@ export class TelegramAccount extends EventEmitter {
         const params = await this.request(login.client.invoke(new Api.account.GetPassword()));
         const check = await computeCheck(params, password);
         const result = await this.request(login.client.invoke(new Api.auth.CheckPassword({ password: check })));
-        return this.finishLogin(this.generation, login.client, result);
+        return this.finishLogin(login.generation, login.client, result);
       } catch (err) {
         return this.stepFailed(explainTelegramError(err));
       }
@@ -210,7 +217,7 @@ export class TelegramAccount extends EventEmitter {
         const result = await this.request(
           login.client.invoke(new Api.auth.SignUp({ phoneNumber: this.opts.phone, phoneCodeHash: login.phoneCodeHash, firstName: first, lastName: lastName.trim() })),
         );
-        return this.finishLogin(this.generation, login.client, result);
+        return this.finishLogin(login.generation, login.client, result);
       } catch (err) {
         return this.stepFailed(explainTelegramError(err));
       }
@@ -338,7 +345,7 @@ export class TelegramAccount extends EventEmitter {
   }
 
   /** Runs one login step if the account is at `phase`, one step at a time. */
-  private async step(phase: AccountPhase, run: (login: { client: TelegramClient; phoneCodeHash: string }) => Promise<AccountView>): Promise<AccountView> {
+  private async step(phase: AccountPhase, run: (login: Login) => Promise<AccountView>): Promise<AccountView> {
     if (this.state.phase !== phase || !this.login) return this.fail(`not waiting for a ${phase === 'name' ? 'name' : phase} now: start the authorization`);
     if (this.busy) return this.fail('the previous answer is still being checked');
     this.busy = true;
