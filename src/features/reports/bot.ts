@@ -106,7 +106,7 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
     await picked.answerCallbackQuery();
     const interval = /^rp:i:(\w+)$/.exec(picked.callbackQuery!.data!)?.[1];
     if (!interval) return void (await edit(picked, texts.cancelled));
-    const now = await conversation.now();
+    const now = await conversation.external(() => deps.now());
     let span: Span;
     let label: string;
     let last: Context = picked;

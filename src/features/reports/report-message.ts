@@ -11,7 +11,7 @@ const money = (micro: number) => formatMoney(micro, 2);
 const margin = (m: number | null) => (m === null ? '—' : `${m}%`);
 
 function rowLines(r: Omit<ProfitRow, 'code' | 'destination'>): string {
-  return `   ${r.calls} calls · ${formatMinutes(r.seconds)} min · revenue ${money(r.revenueMicro)} · cost ${money(r.costMicro)} · profit ${money(r.profitMicro)} · margin ${margin(r.margin)}`;
+  return `   ${r.calls} call${r.calls === 1 ? "" : "s"} · ${formatMinutes(r.seconds)} min · revenue ${money(r.revenueMicro)} · cost ${money(r.costMicro)} · profit ${money(r.profitMicro)} · margin ${margin(r.margin)}`;
 }
 
 /** How many pages a report has (at least one). */

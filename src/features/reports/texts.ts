@@ -10,9 +10,9 @@ export const texts = {
   choosePeer: '📊 Profit report\nChoose a peer:',
   chooseInterval: (peer: string) => `📊 Profit report: ${peer}\nChoose the interval:`,
   askRange: (peer: string, timeZone: string) =>
-    `📊 Profit report: ${peer}\nSend the range as two dates, e.g.\n2026-11-01 2026-11-15\nor with hours: 2026-11-01 10:00 2026-11-01 18:00\n(times in ${timeZone})`,
+    `📊 Profit report: ${peer}\nReply to this message with the range as two dates, e.g.\n2026-11-01 2026-11-15\nor with hours: 2026-11-01 10:00 2026-11-01 18:00\n(times in ${timeZone})`,
   badRange: (peer: string, timeZone: string, typed: string) =>
-    `📊 Profit report: ${peer}\n"${typed.slice(0, 60)}" is not a range. Send two dates, e.g.\n2026-11-01 2026-11-15\n(times in ${timeZone})`,
+    `📊 Profit report: ${peer}\n"${typed.slice(0, 60)}" is not a range. Reply with two dates, e.g.\n2026-11-01 2026-11-15\n(times in ${timeZone})`,
   cancelled: '📊 Profit report: cancelled.',
   expired: 'This menu has expired: send /profit again.',
   peerGone: 'This chat may no longer see this peer.',
