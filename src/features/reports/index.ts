@@ -46,6 +46,7 @@ export function createReports(deps: { db: Database; history: CallHistory; direct
     return c;
   };
   return {
+    db: deps.db,
     decks,
     rater,
     chats,
