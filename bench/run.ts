@@ -4,9 +4,11 @@ import { benchCallEngine } from './call-engine.js';
 import { benchFastAgi } from './fastagi.js';
 import { benchMissedCallNotices } from './missed-call-notices.js';
 import { benchOutboxThroughput } from './outbox-throughput.js';
+import { benchReportsProfit } from './reports-profit.js';
 
 await benchAmiIngest();
 await benchCallEngine();
 await benchMissedCallNotices();
 await benchOutboxThroughput();
 await benchFastAgi();
+await benchReportsProfit();

@@ -11,8 +11,10 @@ import { CallEngine } from './pbx/call-engine.js';
 import { CallBackDialer } from './pbx/call-back.js';
 import { createMissedCalls, type MissedCalls } from './features/missed-calls/index.js';
 import { missedCallsRoutes } from './features/missed-calls/routes.js';
+import { createReports, type Reports } from './features/reports/index.js';
+import { reportsRoutes } from './features/reports/routes.js';
 import { DialplanHooks, type DialplanHooksOptions } from './pbx/dialplan-hooks.js';
-import type { Clock } from './pbx/clock.js';
+import { systemClock, type Clock } from './pbx/clock.js';
 import { SettingsStore } from './settings/settings-store.js';
 import { checkHealth } from './status/health.js';
 import { Metrics } from './status/metrics.js';
@@ -49,6 +51,8 @@ export interface App {
   missedCalls: MissedCalls;
   /** The Telegram provider: numbers, their accounts (GramJS) and the provider bot. */
   provider: Provider;
+  /** Rate decks, rating, /profit, loss control (issue 8). */
+  reports: Reports;
   /** FastAGI server and handlers, route guard, Telegram channel records, generated dialplan. */
   dialplanHooks: DialplanHooks;
   web: FastifyInstance;
@@ -111,14 +115,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const botDefinitions = (): BotDefinition[] => {
     const defs: BotDefinition[] = [];
     const token = settings.get('telegram.bot_token');
-    if (token) defs.push({ id: DEFAULT_BOT_ID, name: 'default', token, composers: [missedCalls.composer], profile: missedCalls.profile });
+    if (token) defs.push({ id: DEFAULT_BOT_ID, name: 'default', token, composers: [missedCalls.composer, reports.composerFor(DEFAULT_BOT_ID)], profile: missedCalls.profile });
     const active = customBots.active();
     if (active) {
       defs.push({
         id: customBotId(active.id),
         name: active.name,
         token: active.token,
-        composers: [missedCalls.composer],
+        composers: [missedCalls.composer, reports.composerFor(customBotId(active.id))],
         profile: missedCalls.profile,
         refusedHint: 'check it on the Bots page (Missed calls). Notices go through the default bot meanwhile; the waiting ones were handed to it',
       });
@@ -194,6 +198,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     { config, db, settings, ami, logger, status, metrics, telegramLines: () => provider.list().map((n) => ({ id: n.id, phone: n.phone })) },
     options.dialplanHooks,
   );
+  const reports = createReports({ db, history: calls.history, directory: calls.directory, outbox, settings, routeGuard: dialplanHooks.routeGuard, clock: options.clock ?? systemClock, logger });
   if (!ari) status.set('ari', 'Asterisk ARI', 'off', 'not configured: set TGPBX_ARI_URL (http://user:secret@host:8088/ari)');
 
   const provider = new Provider({
@@ -243,6 +248,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           }),
       },
       { prefix: '', plugin: (web) => providerRoutes(web, { provider, settings, adminToken: config.adminToken }) },
+      { prefix: '', plugin: (web) => reportsRoutes(web, { reports, directory: calls.directory, customBots, settings, adminToken: config.adminToken }) },
       {
         prefix: '',
         plugin: (web) =>
@@ -273,6 +279,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     calls,
     missedCalls,
     provider,
+    reports,
     dialplanHooks,
     web,
     url: '',
@@ -282,6 +289,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       app.url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
       await calls.start();
       await provider.start();
+      await reports.start();
       await dialplanHooks.start();
       ami?.start();
       ari?.start();
@@ -299,6 +307,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await ari?.stop();
       await provider.stop();
       await bots.stop();
+      reports.stop();
       await db.destroy();
       logger.info('tgpbx stopped');
     },

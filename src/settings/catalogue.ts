@@ -115,6 +115,16 @@ export const settingsCatalogue = [
     options: ['no', 'yes'],
   }),
   setting({
+    key: 'reports.unregistered_chats',
+    label: 'Report commands in chats not registered',
+    help: 'What the bot does when /profit or a report button comes from a chat that is not registered on the Reports page: "silent" ignores it, "not_allowed" says reports are not available there. Either way the attempt is logged.',
+    schema: z.enum(['silent', 'not_allowed']),
+    defaultValue: 'silent',
+    secret: false,
+    input: 'select',
+    options: ['silent', 'not_allowed'],
+  }),
+  setting({
     key: 'dialplan.telegram_lines',
     label: 'Telegram lines (while the provider has no number)',
     help: 'Only while the Telegram provider page has no number (its numbers are the lines then). The Telegram numbers the gateway offers as SIP lines, as <id>:<phone>, e.g. "1:+79990001122, 2:+79990002233". Line <id> is the provider 127.0.0.1:<30000+id> in the generated dialplan. Empty: no line yet.',

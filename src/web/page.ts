@@ -5,7 +5,7 @@ export const NAVIGATION = [
   { href: '/status', label: 'Status', ready: true },
   { href: '/calls', label: 'Calls', ready: true },
   { href: '/missed-calls', label: 'Missed calls', ready: true },
-  { href: '/reports', label: 'Reports', ready: false },
+  { href: '/reports', label: 'Reports', ready: true },
   { href: '/support-lines', label: 'Support lines', ready: false },
   { href: '/campaigns', label: 'Campaigns', ready: false },
   { href: '/provider', label: 'Telegram provider', ready: true },

@@ -4,6 +4,7 @@ import { telegramChannels } from './002-telegram-channels.js';
 import { calls } from './003-calls.js';
 import { missedCalls } from './004-missed-calls.js';
 import { customBots } from './005-custom-bots.js';
+import { reports } from './006-reports.js';
 import { provider } from './007-provider.js';
 
 /** One schema change; `name` orders them and is recorded once applied. */
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Add new ones at the end; never edit an applied one. */
-export const migrations: Migration[] = [foundation, telegramChannels, calls, missedCalls, customBots, provider];
+export const migrations: Migration[] = [foundation, telegramChannels, calls, missedCalls, customBots, reports, provider];

@@ -1,0 +1,248 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { PbxDirectory } from '../../pbx/pbx-directory.js';
+import type { SettingsStore } from '../../settings/settings-store.js';
+import { customBotId, type CustomBotStore } from '../../telegram/custom-bots.js';
+import { DEFAULT_BOT_ID } from '../../telegram/outbox.js';
+import { renderPage } from '../../web/page.js';
+import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText } from './admin-input.js';
+import { reportsApiRoutes } from './api-routes.js';
+import { profitChartSvg } from './chart.js';
+import { parseDeckCsv, type RejectedLine } from './deck-csv.js';
+import type { Reports } from './index.js';
+import { LossControlError } from './loss-control.js';
+import { formatMarginBp } from './loss-limits.js';
+import { formatMoney, marginPercent } from './money.js';
+import { formatSpan, formatTime, INTERVAL_LABELS, periodAt, REPORT_INTERVALS, requestedSpan } from './periods.js';
+import { formatMinutes, peerSums, profitCsv } from './profit.js';
+import { ReportChatsError } from './report-chats.js';
+
+/** What the Reports pages and their REST API need. */
+export interface ReportsRoutesDeps {
+  reports: Reports;
+  directory: PbxDirectory;
+  customBots: CustomBotStore;
+  settings: SettingsStore;
+  adminToken: string | null;
+}
+
+/** A deck file of 60 000 prefixes with dates is a few MB; 32 MB is the ceiling. */
+const DECK_BODY_LIMIT = 32 * 1024 * 1024;
+
+type Body = Record<string, string | string[] | undefined>;
+
+/**
+ * The Reports pages: the profit report with its chart (GET /reports), rate decks with CSV
+ * import and re-rating (/reports/decks), report chats with approval (/reports/chats) and
+ * loss limits with their state and unblock (/reports/limits). Forms post and redirect
+ * with "Saved."; bad input renders the page again with the reason (400) or 404. Registers
+ * the REST API under /api/v1/reports too.
+ */
+export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, deps) => {
+  const { reports } = deps;
+  const tz = () => deps.settings.get('general.timezone');
+  const common = (req: FastifyRequest, tab: string) => ({
+    tab,
+    timeZone: tz(),
+    saved: 'saved' in (req.query as object),
+    money: (micro: number, digits = 2) => formatMoney(micro, digits),
+    time: (ms: number) => formatTime(ms, tz()),
+  });
+  const botChoices = () => [{ id: DEFAULT_BOT_ID, label: 'default bot (Settings)' }, ...deps.customBots.list().map((b) => ({ id: customBotId(b.id), label: `${b.name}${b.username ? ` (@${b.username})` : ''}` }))];
+
+  app.get('/reports', async (req, reply) => {
+    const q = req.query as { peer?: string; interval?: string; from?: string; to?: string };
+    const peers = await reports.peers();
+    const peer = q.peer && peers.includes(q.peer) ? q.peer : peers[0];
+    const span = requestedSpan(q, reports.now(), tz());
+    const report = peer && span ? await reports.profit({ peer, from: span.from, to: span.to }) : null;
+    return renderPage(req, reply.code(span ? 200 : 400), 'reports/profit.ejs', {
+      title: 'Reports',
+      ...common(req, 'profit'),
+      peers,
+      peer: peer ?? null,
+      query: { interval: q.interval ?? (q.from ? 'custom' : 'today'), from: q.from ?? '', to: q.to ?? '' },
+      intervals: REPORT_INTERVALS.map((i) => ({ id: i, label: INTERVAL_LABELS[i] })),
+      spanText: span ? `${span.label}: ${formatSpan(span, tz())}` : '',
+      problem: span ? null : 'From and to are dates like 2026-11-01.',
+      report,
+      chart: report ? profitChartSvg(report.rows) : '',
+      minutes: formatMinutes,
+      csvLink: peer && span ? `/reports/profit.csv?${new URLSearchParams({ ...(q as Record<string, string>), peer }).toString()}` : null,
+    });
+  });
+
+  app.get('/reports/profit.csv', async (req, reply) => {
+    const q = req.query as { peer?: string; interval?: string; from?: string; to?: string };
+    const peer = peerName.safeParse(q.peer ?? '');
+    const span = requestedSpan(q, reports.now(), tz());
+    if (!peer.success || !span) return reply.code(400).type('text/plain').send('peer, and from/to as dates like 2026-11-01');
+    const report = await reports.profit({ peer: peer.data, from: span.from, to: span.to });
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="profit-${peer.data.replace(/[^\w.-]+/g, '_')}.csv"`)
+      .send(profitCsv(report));
+  });
+
+  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: { peer: string; kind: string; accepted: number; rejected: RejectedLine[] } } = {}) => {
+    const q = req.query as { rerated?: string; deck?: string; kind?: string; prefix?: string };
+    const decks = await reports.decks.list();
+    const shownPeer = q.deck && decks.some((d) => d.peer === q.deck) ? q.deck : null;
+    const shownKind = q.kind === 'sell' ? 'sell' : 'cost';
+    const rates = shownPeer ? await reports.decks.rates(shownPeer, shownKind, { prefix: q.prefix?.replace(/\D/g, ''), limit: 200 }) : [];
+    return renderPage(req, reply, 'reports/decks.ejs', {
+      title: 'Reports: rate decks',
+      currentPath: '/reports',
+      ...common(req, 'decks'),
+      decks,
+      peers: await reports.peers(),
+      problem: extra.problem ?? null,
+      imported: extra.imported ?? null,
+      rerated: q.rerated ?? null,
+      shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix: q.prefix ?? '', rates } : null,
+    });
+  };
+
+  app.get('/reports/decks', (req, reply) => decksPage(req, reply));
+
+  app.post('/reports/decks/import', { bodyLimit: DECK_BODY_LIMIT }, async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const peer = peerName.safeParse(body.peer);
+    const kind = deckKind.safeParse(body.kind);
+    if (!peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error) });
+    if (!kind.success) return decksPage(req, reply.code(400), { problem: problemText(kind.error) });
+    const parsed = parseDeckCsv(String(body.csv ?? ''), tz());
+    if (!parsed.rates.length) return decksPage(req, reply.code(400), { problem: 'No line of the file could be imported; the deck is unchanged.', imported: { peer: peer.data, kind: kind.data, accepted: 0, rejected: parsed.rejected } });
+    await reports.decks.replace(peer.data, kind.data, parsed.rates);
+    return decksPage(req, reply, { imported: { peer: peer.data, kind: kind.data, accepted: parsed.rates.length, rejected: parsed.rejected } });
+  });
+
+  app.post('/reports/decks/rerate', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const span = requestedSpan({ from: String(body.from ?? ''), to: String(body.to ?? '') }, reports.now(), tz());
+    if (!span || !body.from) return decksPage(req, reply.code(400), { problem: 'Give the first and last day to re-rate, like 2026-11-01.' });
+    const peer = body.peer ? peerName.safeParse(body.peer) : undefined;
+    if (peer && !peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error) });
+    const result = await reports.rater.rerate({ from: span.from, to: span.to, peer: peer?.data });
+    return reply.redirect(`/reports/decks?saved&rerated=${result.rated}#rerate`);
+  });
+
+  app.post('/reports/decks/remove', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const peer = peerName.safeParse(body.peer);
+    const kind = deckKind.safeParse(body.kind);
+    if (!peer.success || !kind.success || !(await reports.decks.remove(peer.data, kind.data))) return decksPage(req, reply.code(404), { problem: 'No such deck.' });
+    return reply.redirect('/reports/decks?saved');
+  });
+
+  const chatsPage = async (req: FastifyRequest, reply: FastifyReply, problem: string | null = null, add: Body = {}) =>
+    renderPage(req, reply, 'reports/chats.ejs', {
+      title: 'Reports: Telegram chats',
+      currentPath: '/reports',
+      ...common(req, 'chats'),
+      chats: await reports.chats.list(),
+      refusals: await reports.chats.refusals(20),
+      peers: await reports.peers(),
+      bots: botChoices(),
+      problem,
+      add,
+    });
+
+  app.get('/reports/chats', (req, reply) => chatsPage(req, reply));
+
+  app.post('/reports/chats', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const parsed = chatInput.safeParse(body);
+    if (!parsed.success) return chatsPage(req, reply.code(400), problemText(parsed.error), body);
+    await reports.chats.register({ chatId: parsed.data.chat_id, botId: parsed.data.bot_id, title: parsed.data.title, peers: parsed.data.peers });
+    return reply.redirect('/reports/chats?saved');
+  });
+
+  const chatAction = (action: (id: number, body: Body) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const id = pathId((req.params as { id: string }).id);
+    if (id === undefined) return chatsPage(req, reply.code(404), 'No such chat.');
+    try {
+      await action(id, (req.body ?? {}) as Body);
+    } catch (err) {
+      if (err instanceof ReportChatsError) return chatsPage(req, reply.code(err.kind === 'not_found' ? 404 : 400), err.message);
+      throw err;
+    }
+    return reply.redirect('/reports/chats?saved');
+  };
+  app.post('/reports/chats/:id/approve', chatAction((id) => reports.chats.approve(id)));
+  app.post('/reports/chats/:id/remove', chatAction((id) => reports.chats.remove(id)));
+  app.post(
+    '/reports/chats/:id/peers',
+    chatAction(async (id, body) => {
+      const peers = peerList.safeParse(body.peers);
+      if (!peers.success) throw new ReportChatsError(problemText(peers.error));
+      await reports.chats.setPeers(id, peers.data);
+    }),
+  );
+
+  const limitsPage = async (req: FastifyRequest, reply: FastifyReply, problem: string | null = null, add: Body = {}) => {
+    const now = reports.now();
+    const open = reports.lossControl.openBlocks();
+    const chats = await reports.chats.list();
+    const limits = await Promise.all(
+      reports.lossControl.listLimits().map(async (l) => {
+        const span = periodAt(l.period, now, tz());
+        const sums = await peerSums(reports.db, l.peer, span.from, span.to);
+        return {
+          ...l,
+          maxLoss: formatMoney(l.maxLossMicro),
+          minMargin: l.minMarginBp === null ? '' : formatMarginBp(l.minMarginBp),
+          chat: chats.find((c) => c.id === l.alertChatRowId) ?? null,
+          span,
+          loss: formatMoney(Math.max(0, -sums.profitMicro)),
+          lossShare: l.maxLossMicro > 0 ? Math.min(100, Math.round((Math.max(0, -sums.profitMicro) / l.maxLossMicro) * 100)) : sums.profitMicro < 0 ? 100 : 0,
+          margin: marginPercent(sums.profitMicro, sums.revenueMicro),
+          sums,
+          block: open.find((b) => b.limitId === l.id) ?? null,
+        };
+      }),
+    );
+    return renderPage(req, reply, 'reports/limits.ejs', {
+      title: 'Reports: loss control',
+      currentPath: '/reports',
+      ...common(req, 'limits'),
+      limits,
+      blocks: await reports.lossControl.recentBlocks(20),
+      chats,
+      peers: await reports.peers(),
+      problem,
+      add,
+    });
+  };
+
+  app.get('/reports/limits', (req, reply) => limitsPage(req, reply));
+
+  app.post('/reports/limits', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const parsed = limitInput.safeParse({ ...body, enabled: body.enabled ?? 'on' });
+    if (!parsed.success) return limitsPage(req, reply.code(400), problemText(parsed.error), body);
+    const d = parsed.data;
+    try {
+      await reports.lossControl.saveLimit({ peer: d.peer, period: d.period, maxLossMicro: d.max_loss, minMarginBp: d.min_margin, alertChatRowId: d.alert_chat, enabled: d.enabled });
+    } catch (err) {
+      if (err instanceof LossControlError) return limitsPage(req, reply.code(400), err.message, body);
+      throw err;
+    }
+    return reply.redirect('/reports/limits?saved');
+  });
+
+  const limitsAction = (action: (id: number) => Promise<unknown>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const id = pathId((req.params as { id: string }).id);
+    if (id === undefined) return limitsPage(req, reply.code(404), 'Not found.');
+    try {
+      await action(id);
+    } catch (err) {
+      if (err instanceof LossControlError) return limitsPage(req, reply.code(err.kind === 'not_found' ? 404 : 400), err.message);
+      throw err;
+    }
+    return reply.redirect('/reports/limits?saved');
+  };
+  app.post('/reports/limits/:id/remove', limitsAction((id) => reports.lossControl.removeLimit(id)));
+  app.post('/reports/blocks/:id/unblock', limitsAction((id) => reports.lossControl.unblock(id, 'the admin (web page)')));
+
+  await app.register(reportsApiRoutes, { prefix: '/api/v1', reports, settings: deps.settings, adminToken: deps.adminToken, deckBodyLimit: DECK_BODY_LIMIT });
+};

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { startModule, type TestModule } from '../support/module.js';
+import { outboundCall, storeCalls } from '../support/rated-calls.js';
+
+const T0 = Date.UTC(2026, 10, 22, 7, 0); // 10:00 in Moscow
+
+describe('Reports pages in Chromium', function () {
+  let browser: Browser;
+  let mod: TestModule;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    browser = await launchChromium();
+    mod = await startModule({}, { clock: new ManualClock(T0 + 3_600_000), start: false });
+    await mod.app.settings.update({ 'general.timezone': 'Europe/Moscow' });
+    await mod.app.start();
+    const { reports } = mod.app;
+    await mod.app.calls.directory.saveEndpoint('carrier-a', 'trunk', 'Carrier A');
+    const dest: [string, string, number, number][] = [
+      ['7916', 'Russia MTS Moscow', 0.08, 0.12],
+      ['7903', 'Russia Beeline', 0.07, 0.1],
+      ['7495', 'Moscow fixed', 0.03, 0.05],
+      ['4420', 'London', 0.01, 0.015],
+      ['447', 'UK mobile', 0.09, 0.06],
+      ['49', 'Germany', 0.02, 0.018],
+    ];
+    const micro = (v: number) => Math.round(v * 1_000_000);
+    await reports.decks.replace('carrier-a', 'cost', dest.map(([prefix, name, cost]) => ({ prefix, name, rateMicro: micro(cost), firstIncrement: 60, nextIncrement: 60, connectionFeeMicro: 0, effectiveFrom: 0 })));
+    await reports.decks.replace('carrier-a', 'sell', dest.map(([prefix, name, , sell]) => ({ prefix, name, rateMicro: micro(sell), firstIncrement: 60, nextIncrement: 60, connectionFeeMicro: 0, effectiveFrom: 0 })));
+    const calls = [];
+    for (let i = 0; i < 40; i++) {
+      const [prefix] = dest[i % dest.length]!;
+      calls.push(outboundCall({ trunk: 'carrier-a', dialed: `${prefix}${String(1000000 + i)}`, startedAt: T0 + i * 30_000, talkSeconds: 60 + ((i * 37) % 400) }));
+    }
+    await storeCalls(mod.app, calls);
+    const noc = await reports.chats.register({ chatId: '-1002000', botId: 'default', title: 'NOC', peers: ['carrier-a'] });
+    await reports.chats.notePending('-1003000', 'default', 'Sales floor');
+    await reports.lossControl.saveLimit({ peer: 'carrier-a', period: 'hour', maxLossMicro: micro(0.5), minMarginBp: null, alertChatRowId: noc, enabled: true });
+    await reports.lossControl.saveLimit({ peer: 'carrier-a', period: 'month', maxLossMicro: micro(50), minMarginBp: 500, alertChatRowId: noc, enabled: true });
+    // A UK mobile call in this hour loses 0.60 and crosses the hourly limit: the peer is blocked.
+    await storeCalls(mod.app, [outboundCall({ trunk: 'carrier-a', dialed: '447700900123', startedAt: T0 + 3_600_000, talkSeconds: 1200 })]);
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    await logInAsAdmin(page, mod.app, '/reports');
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await mod?.close();
+  });
+
+  it('the profit report: a chart with a bar per code (loss in red) and the table sorted by profit with totals', async () => {
+    await page.goto(`${mod.app.url}/reports?peer=carrier-a&interval=today`);
+    assert.equal(await page.locator('nav.sidebar a[aria-current=page]').textContent(), 'Reports');
+    const codes = await page.locator('#profit-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')));
+    assert.deepEqual(codes, ['7916', '7903', '7495', '4420', '49', '447']);
+    assert.equal(await page.locator('svg.rp-chart g.rp-bar').count(), 6);
+    assert.equal(await page.locator('svg.rp-chart g.rp-loss').count(), 2, 'UK mobile and Germany lose money');
+    assert.equal(await page.locator('#profit-table tfoot td.num').first().textContent(), '40', 'the call that starts now is not in [midnight, now)');
+    const csv = await page.request.get(mod.app.url + (await page.locator('#profit-csv').getAttribute('href'))!);
+    assert.match(await csv.text(), /^code,destination,calls/);
+    await page.screenshot({ path: screenshotPath('reports-profit'), fullPage: true });
+  });
+
+  it('loss control: the limits with this period\'s figures, the blocked peer and its Unblock button', async () => {
+    await page.goto(`${mod.app.url}/reports/limits`);
+    const day = page.locator('tr[data-limit="carrier-a:hour"]');
+    assert.match((await day.locator('td.state').textContent())!, /blocked/);
+    assert.equal(await page.locator('tr[data-limit="carrier-a:month"] td.state .badge').textContent(), 'open');
+    await page.screenshot({ path: screenshotPath('reports-limits'), fullPage: true });
+    await day.locator('button.unblock').click();
+    await page.waitForURL('**/reports/limits?saved');
+    assert.match((await page.locator('tr[data-limit="carrier-a:hour"] td.state').textContent())!, /open/);
+    assert.equal(mod.app.reports.lossControl.openBlockOf('carrier-a'), undefined);
+  });
+
+  it('chats: a group the bot was added to waits for approval and is approved with one click', async () => {
+    await page.goto(`${mod.app.url}/reports/chats`);
+    const sales = page.locator('tr[data-chat="-1003000"]');
+    assert.equal(await sales.getAttribute('data-status'), 'pending');
+    await page.screenshot({ path: screenshotPath('reports-chats'), fullPage: true });
+    await sales.locator('button.approve').click();
+    await page.waitForURL('**/reports/chats?saved');
+    assert.equal(await page.locator('tr[data-chat="-1003000"]').getAttribute('data-status'), 'approved');
+  });
+
+  it('decks: an import lists its rejected lines with line numbers and reasons', async () => {
+    await page.goto(`${mod.app.url}/reports/decks`);
+    await page.fill('.rp-import input[name=peer]', 'carrier-b');
+    await page.fill('#rp-csv', 'prefix,name,rate,increments,from-date\n7,Russia,0.05,60/60,\n7x,Bad,0.05,60/60,\n44,UK,cheap,60/60,');
+    await page.click('.rp-import button[type=submit]');
+    await page.waitForSelector('#import-result');
+    assert.equal(await page.locator('#import-result .accepted').textContent(), '1');
+    const rejected = await page.locator('.rp-rejected tbody tr').allTextContents();
+    assert.equal(rejected.length, 2);
+    assert.match(rejected[0]!, /^3.*prefix must be 1 to 15 digits/);
+    assert.match(rejected[1]!, /^4.*rate "cheap"/);
+    await page.screenshot({ path: screenshotPath('reports-decks'), fullPage: true });
+  });
+});

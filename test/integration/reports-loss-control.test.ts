@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type { Message } from 'grammy/types';
+import { AsteriskAgiPeer } from '../support/agi-client.js';
+import { BotApiServer, type SimGroup, type SimUser } from '../support/bot-api-server.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { outboxDrained, startModule, tempDataDir, until, waitForLight, type TestModule } from '../support/module.js';
+import { outboundCall, storeCalls } from '../support/rated-calls.js';
+
+const TOKEN = '123456789:TESTreportsLossControlAbcdefghijklm';
+const ADMIN_TOKEN = 'test-admin-token-reports-0123456789';
+const T0 = Date.UTC(2026, 10, 22, 7, 0); // Sunday 10:00 in Moscow
+const COST = '44,UK,0.10,60/60,';
+const SELL = '44,UK,0.04,60/60,';
+
+describe('loss control: a crossed limit blocks the peer at the route guard, alerts the chat, and unblocks', function () {
+  let telegram: BotApiServer;
+  let mod: TestModule;
+  let clock: ManualClock;
+  let dataDir: string;
+  let ops: SimGroup;
+  let olga: SimUser;
+  let chatRowId: number;
+
+  async function api(method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, body?: unknown, contentType = 'application/json') {
+    const res = await mod.app.web.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
+  }
+
+  async function start(): Promise<void> {
+    mod = await startModule({ TGPBX_BOT_API_ROOT: telegram.apiRoot, TGPBX_ADMIN_TOKEN: ADMIN_TOKEN }, { clock, dataDir, start: false });
+    await mod.app.settings.update({ 'telegram.rate.global_per_second': 1000, 'telegram.rate.group_per_minute': 1000, 'general.timezone': 'Europe/Moscow', 'telegram.bot_token': TOKEN });
+    await mod.app.start();
+    await waitForLight(mod.app.status, 'bot:default', 'green');
+  }
+
+  /** The route-guard hook as the dialplan calls it before dialing out over `peer`. */
+  async function routeGuard(peer: string) {
+    const server = mod.app.dialplanHooks.fastAgi;
+    const agi = await AsteriskAgiPeer.fastAgi(server.address!.port, `route-guard?direction=out&peer=${peer}`, { extension: '447700900123' });
+    await agi.finished;
+    return { route: agi.variables.get('TGPBX_ROUTE'), reason: agi.variables.get('TGPBX_BLOCK_REASON'), executed: agi.executed };
+  }
+
+  /** The callback data of a message's first button. */
+  const buttonData = (m: Message) => (m.reply_markup!.inline_keyboard[0]![0] as { callback_data: string }).callback_data;
+  const alerts = () => ops.inbox().filter((m) => m.text?.startsWith('⛔'));
+  const unblockNotes = () => ops.inbox().filter((m) => m.text?.startsWith('✅'));
+
+  beforeEach(async () => {
+    clock = new ManualClock(T0);
+    dataDir = tempDataDir();
+    telegram = await BotApiServer.start({ limits: { globalPerSecond: 1000, privateChatPerSecond: 1000, groupPerMinute: 1000 } });
+    telegram.addBot({ token: TOKEN, username: 'tgpbx_reports_bot' });
+    olga = telegram.user({ id: 2001, first_name: 'Olga' });
+    ops = telegram.group({ id: -1002000, title: 'NOC' });
+    await start();
+    // The admin adds the bot to the NOC group: it waits for approval, then is approved with the peer.
+    ops.addBot(olga);
+    const pending = await until('the NOC chat waiting for approval', async () => (await api('GET', '/api/v1/reports/chats')).json.chats.find((c: { chat_id: string; status: string }) => c.chat_id === '-1002000' && c.status === 'pending'));
+    assert.equal(pending.title, 'NOC');
+    chatRowId = pending.id;
+    assert.equal((await api('PATCH', `/api/v1/reports/chats/${chatRowId}`, { approve: true, peers: ['carrier-uk'] })).json.chat.status, 'approved');
+    await api('PUT', '/api/v1/reports/decks/carrier-uk/cost', COST, 'text/csv');
+    await api('PUT', '/api/v1/reports/decks/carrier-uk/sell', SELL, 'text/csv');
+    const limit = await api('POST', '/api/v1/reports/limits', { peer: 'carrier-uk', period: 'day', max_loss: '1.00', alert_chat: chatRowId });
+    assert.equal(limit.status, 201);
+  });
+  afterEach(async () => {
+    await mod.close();
+    await telegram.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Ten-minute UK calls lose 0.60 each: the second one crosses the 1.00 daily limit. */
+  async function loseMoney(calls: number): Promise<void> {
+    const list = [];
+    for (let i = 0; i < calls; i++) list.push(outboundCall({ trunk: 'carrier-uk', dialed: `4477009001${10 + i}`, startedAt: clock.now() - 900_000 + i * 1000, talkSeconds: 600 }));
+    await storeCalls(mod.app, list);
+  }
+
+  it('below the limit calls pass; crossing it refuses new calls with cause 21, alerts the chat with the figures; Unblock lets them through and says so', async () => {
+    await loseMoney(1);
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed', 'a loss of 0.60 is within 1.00');
+    await loseMoney(1);
+
+    const refused = await routeGuard('carrier-uk');
+    assert.equal(refused.route, 'blocked');
+    assert.deepEqual(refused.executed, [{ app: 'Hangup', args: '21' }]);
+    assert.match(refused.reason!, /carrier-uk blocked by its day loss limit until 23 Nov 2026, 00:00/);
+    assert.equal((await routeGuard('carrier-other')).route, 'allowed', 'other peers are not affected');
+
+    const alert = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+    for (const line of ['⛔ Peer carrier-uk blocked by loss control', 'Limit: loss per day at most 1.00', 'This day: loss 1.20, revenue 0.80, cost 2.00, margin -150%', 'until 23 Nov 2026, 00:00 (Europe/Moscow)']) {
+      assert.ok(alert.text!.includes(line), `${line} in\n${alert.text}`);
+    }
+    assert.deepEqual(alert.reply_markup?.inline_keyboard[0]![0], { text: '🔓 Unblock', callback_data: buttonData(alert) });
+    assert.match(buttonData(alert), /^rp:ub:\d+$/);
+
+    // A third call that was already under way when the block came is rated, but does not alert twice.
+    await loseMoney(1);
+    await outboxDrained(mod.app);
+    assert.equal(alerts().length, 1);
+
+    const pressed = ops.pressButton(olga, alert, buttonData(alert));
+    assert.equal((await pressed.answer).text, 'Unblocked.');
+    const note = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')));
+    assert.match(note.text!, /^✅ Peer carrier-uk unblocked by Olga \(2001\) in Telegram/);
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
+    await until('the Unblock button gone from the alert', () => !ops.inbox().find((m: Message) => m.message_id === alert.message_id)?.reply_markup?.inline_keyboard.flat().length);
+
+    // Unblocked for the rest of the day: more losses today do not block again.
+    await loseMoney(1);
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
+    await outboxDrained(mod.app);
+    assert.equal(alerts().length, 1);
+    assert.equal(unblockNotes().length, 1);
+  });
+
+  it('the block survives a restart and ends with its period (a day in the PBX time zone), with a second alert', async () => {
+    await loseMoney(2);
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked');
+    await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+
+    await mod.app.stop();
+    await start();
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked', 'blocks are stored, not only in memory');
+
+    clock.advance(Date.UTC(2026, 10, 22, 21, 0) - clock.now() - 60_000); // 23:59 in Moscow
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked');
+    clock.advance(60_000); // midnight: a new day
+    const note = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')));
+    assert.match(note.text!, /unblocked at the end of the period \(23 Nov 2026, 00:00\)/);
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
+    const blocks = (await api('GET', '/api/v1/reports/blocks')).json.blocks;
+    assert.equal(blocks[0].ended_by, 'period');
+  });
+
+  it('the admin unblocks on REST; a user of a chat that may not see the peer cannot', async () => {
+    const other = telegram.group({ id: -1003000, title: 'Sales' });
+    other.addBot(olga);
+    const sales = await until('Sales pending', async () => (await api('GET', '/api/v1/reports/chats')).json.chats.find((c: { chat_id: string }) => c.chat_id === '-1003000'));
+    await api('PATCH', `/api/v1/reports/chats/${sales.id}`, { approve: true, peers: ['carrier-de'] });
+    await loseMoney(2);
+    const alert = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+    const blockId = Number(/rp:ub:(\d+)/.exec(buttonData(alert))![1]);
+    // The alert's button forwarded into another chat is of no use there: emulate the press from the Sales chat's own copy.
+    const copy = await mod.app.bots.get('default')!.api()!.sendMessage(-1003000, 'copy', { reply_markup: { inline_keyboard: [[{ text: 'Unblock', callback_data: `rp:ub:${blockId}` }]] } });
+    const refused = await other.pressButton(olga, copy as Message, `rp:ub:${blockId}`).answer;
+    assert.equal(refused.text, 'This chat may no longer see this peer.');
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked');
+
+    const res = await api('POST', `/api/v1/reports/blocks/${blockId}/unblock`);
+    assert.deepEqual([res.status, res.json.unblocked], [200, true]);
+    assert.equal((await api('POST', `/api/v1/reports/blocks/${blockId}/unblock`)).json.already_ended, true);
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
+    assert.match((await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')))).text!, /unblocked by the admin \(REST API\)/);
+  });
+});
