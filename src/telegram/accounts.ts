@@ -82,6 +82,7 @@ const CODE_SENT_TO: Record<string, string> = {
   'auth.SentCodeTypeMissedCall': 'Telegram will call the number: the code is the last digits of the calling number',
   'auth.SentCodeTypeEmailCode': "Telegram sent the code to the account's login email",
   'auth.SentCodeTypeFragmentSms': 'Telegram sent the code through fragment.com',
+  'auth.SentCodeTypeFirebaseSms': 'Telegram sent the code by SMS',
 };
 
 /**
@@ -163,6 +164,11 @@ export class TelegramAccount extends EventEmitter {
         return this.state;
       }
       if (sent instanceof Api.auth.SentCodeSuccess) return this.finishLogin(generation, client, sent.authorization);
+      if (sent.type instanceof Api.auth.SentCodeTypeSetUpEmailRequired) {
+        await this.discard(client);
+        this.loginFailed(generation, { trouble: 'login', message: 'Telegram asks this account to set up a login email first: log in once in an official Telegram app, then authorize again here' });
+        return this.state;
+      }
       this.login = { client, phoneCodeHash: sent.phoneCodeHash, generation };
       const where = CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code';
       this.set({ phase: 'code', detail: 'waiting for the login code', prompt: where, error: null });
