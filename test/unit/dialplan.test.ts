@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { NAVIGATION } from '../../src/web/page.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,6 +195,11 @@ describe('module.json names what the code does', () => {
     assert.deepEqual(manifest.tgpbx.dialplan.contexts, [...DIALPLAN_CONTEXTS]);
     assert.deepEqual(manifest.tgpbx.agi.scripts.map((s) => s.name), ['tg-callerid', 'route-guard']);
     for (const s of manifest.tgpbx.agi.scripts) assert.ok(fs.statSync(path.join(root, s.path)).mode & 0o111, `${s.path} is executable`);
+  });
+
+  it('lists every page of the sidebar', () => {
+    const pages = JSON.stringify(manifest);
+    for (const item of NAVIGATION.filter((n) => n.ready)) assert.ok(pages.includes(`"path":"${item.href}"`), `${item.href} is in module.json`);
   });
 
   it('names the variables of the dialplan hooks among the daemon\'s environment', () => {
