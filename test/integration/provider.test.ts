@@ -300,3 +300,27 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     }
   });
 });
+
+describe('Telegram provider bot sharing the default bot\'s token', function () {
+  it('does not run the token twice: the bot component follows the default bot', async () => {
+    const telegram = await BotApiServer.start();
+    telegram.addBot({ token: BOT_TOKEN, username: 'acme_everything_bot' });
+    const mod = await startModule({ TGPBX_BOT_API_ROOT: telegram.apiRoot }, { start: false });
+    try {
+      await mod.app.settings.update({ 'telegram.bot_token': BOT_TOKEN, 'provider.bot_token': BOT_TOKEN });
+      await mod.app.start();
+      await mod.app.provider.addNumber(ALICE);
+      await waitForLight(mod.app.status, 'bot:default', 'green');
+      const bot = await until('the bot component to be green', () => {
+        const c = mod.app.provider.find(1).components.bot;
+        return c.light === 'green' ? c : null;
+      });
+      assert.match(bot.detail, /acme_everything_bot/);
+      assert.equal(mod.app.status.get('bot:provider'), undefined, 'no second bot on the same token');
+      assert.ok(!telegram.requestsOf('getUpdates').some((r) => r.status === 409), 'no competing getUpdates');
+    } finally {
+      await mod.close();
+      await telegram.stop();
+    }
+  });
+});
