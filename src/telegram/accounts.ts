@@ -122,6 +122,7 @@ export class TelegramAccount extends EventEmitter {
   /** Connects from the saved session, or turns red asking for authorization. */
   async start(): Promise<void> {
     const generation = this.restart();
+    await this.dropLogin();
     const session = this.opts.sessions.load();
     if (!session) return this.set({ phase: 'unauthorized', detail: 'authorization needed: no session yet' });
     if (!this.opts.credentials()) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });

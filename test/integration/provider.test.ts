@@ -156,6 +156,17 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     assert.equal(emu.activeSessions(ALICE).length, 2, 'client and gateway are two sessions');
   });
 
+  it('a login started again and cancelled goes back to the saved session', async () => {
+    const asked = await rest.post('/provider/numbers/1/client/authorize');
+    assert.equal(asked.body.phase, 'code');
+    const back = await rest.post('/provider/numbers/1/client/cancel');
+    assert.equal(back.body.phase, 'connected');
+    assert.equal(back.body.user.firstName, 'Alice');
+    const stale = await rest.post('/provider/numbers/1/client/code', { code: '12345' });
+    assert.equal(stale.status, 422);
+    assert.match(stale.body.error, /not waiting for a code now/);
+  });
+
   it('asks for the 2FA password (with its hint), refuses a wrong one, accepts the right one', async () => {
     await rest.post('/provider/numbers/2/client/authorize');
     const code = await until('the code', () => emu.codeFor(BOB));
