@@ -33,6 +33,7 @@ import { directoryRoutes } from './web/directory-routes.js';
 import { Provider } from './features/provider/provider.js';
 import { providerRoutes } from './features/provider/routes.js';
 import type { MtprotoEndpoint } from './telegram/mtproto-endpoint.js';
+import type { AccountTimings } from './telegram/accounts.js';
 
 /** The running module, as tests and main.ts see it. */
 export interface App {
@@ -76,7 +77,7 @@ export interface AppOptions {
   /** Telegram accounts connect here instead of Telegram's data centers (tests: the MTProto emulator). */
   telegramEndpoint?: MtprotoEndpoint;
   /** Timings of the Telegram accounts' supervision (short in tests). */
-  telegramAccounts?: { healthIntervalMs?: number; requestTimeoutMs?: number; healthTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number } };
+  telegramAccounts?: Omit<AccountTimings, 'clock'>;
 }
 
 const COOKIE_SECRET_KEY = 'web.cookie_secret';
@@ -215,7 +216,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     reloadBots: () => bots.reload(),
     endpoint: options.telegramEndpoint,
-    ...options.telegramAccounts,
+    timings: options.telegramAccounts,
   });
   provider.on('numbers', () => void dialplanHooks.dialplan.publish());
 

@@ -46,12 +46,8 @@ export interface SessionStore {
   remove(): void;
 }
 
-export interface TelegramAccountOptions {
-  phone: string;
-  sessions: SessionStore;
-  /** The App api_id / api_hash, read at each connect; null when not set. */
-  credentials: () => ApiCredentials | null;
-  endpoint?: MtprotoEndpoint;
+/** The supervision's timings (short in tests). */
+export interface AccountTimings {
   clock?: Clock;
   /** How often a connected account proves it answers (updates.getState). Default 60 s. */
   healthIntervalMs?: number;
@@ -60,6 +56,14 @@ export interface TelegramAccountOptions {
   /** How long the health call may take before the connection counts as lost. Default 10 s. */
   healthTimeoutMs?: number;
   backoff?: BackoffPolicy;
+}
+
+export interface TelegramAccountOptions extends AccountTimings {
+  phone: string;
+  sessions: SessionStore;
+  /** The App api_id / api_hash, read at each connect; null when not set. */
+  credentials: () => ApiCredentials | null;
+  endpoint?: MtprotoEndpoint;
   /** Told when Telegram refused the App credentials, so every account can stop. */
   onCredentialsRefused?: (problem: TelegramProblem) => void;
   /** Registers a secret (session strings) with the log scrubber. */

@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../log/logger.js';
 import type { SecretScrubber } from '../../log/secret-scrubber.js';
-import type { Clock } from '../../pbx/clock.js';
-import type { BackoffPolicy } from '../../retry/backoff.js';
 import type { SettingsStore } from '../../settings/settings-store.js';
 import type { Metrics } from '../../status/metrics.js';
 import type { ComponentStatus, Light, StatusBoard } from '../../status/status-board.js';
 import type { Database } from '../../storage/database.js';
-import { TelegramAccount, type AccountView } from '../../telegram/accounts.js';
+import { TelegramAccount, type AccountTimings, type AccountView } from '../../telegram/accounts.js';
 import type { ApiCredentials, MtprotoEndpoint } from '../../telegram/mtproto-endpoint.js';
 import { NumberStore, type ProviderNumber } from './numbers-store.js';
 import { ACCOUNT_KINDS, SessionDirs, type AccountKind, type ComponentKind } from './session-dirs.js';
@@ -45,11 +43,7 @@ export interface ProviderDeps {
   reloadBots: () => Promise<void>;
   /** A private MTProto server instead of Telegram's data centers (tests: the emulator). */
   endpoint?: MtprotoEndpoint;
-  clock?: Clock;
-  healthIntervalMs?: number;
-  requestTimeoutMs?: number;
-  healthTimeoutMs?: number;
-  backoff?: BackoffPolicy;
+  timings?: AccountTimings;
 }
 
 const COMPONENT_NAMES: Record<ComponentKind, string> = { client: 'client', gateway: 'gateway', bot: 'bot' };
@@ -188,11 +182,7 @@ export class Provider extends EventEmitter {
         },
         credentials: () => this.credentials(),
         endpoint: this.deps.endpoint,
-        clock: this.deps.clock,
-        healthIntervalMs: this.deps.healthIntervalMs,
-        requestTimeoutMs: this.deps.requestTimeoutMs,
-        healthTimeoutMs: this.deps.healthTimeoutMs,
-        backoff: this.deps.backoff,
+        ...this.deps.timings,
         onCredentialsRefused: (problem) => void this.credentialsRefused(problem.message),
         onSecret: (session) => this.deps.scrubber.add(session),
       });
