@@ -4,6 +4,7 @@ import { benchCallEngine } from './call-engine.js';
 import { benchFastAgi } from './fastagi.js';
 import { benchMissedCallNotices } from './missed-call-notices.js';
 import { benchOutboxThroughput } from './outbox-throughput.js';
+import { benchProviderAccounts } from './provider-accounts.js';
 import { benchReportsProfit } from './reports-profit.js';
 
 await benchAmiIngest();
@@ -12,3 +13,4 @@ await benchMissedCallNotices();
 await benchOutboxThroughput();
 await benchFastAgi();
 await benchReportsProfit();
+await benchProviderAccounts();
