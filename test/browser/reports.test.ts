@@ -88,17 +88,40 @@ describe('Reports pages in Chromium', function () {
     assert.equal(await page.locator('tr[data-chat="-1003000"]').getAttribute('data-status'), 'approved');
   });
 
-  it('decks: an import lists its rejected lines with line numbers and reasons', async () => {
+  it('decks: an import with rejected lines stores nothing and lists them; the good lines go in only when the admin ticks "anyway"', async () => {
     await page.goto(`${mod.app.url}/reports/decks`);
-    await page.fill('.rp-import input[name=peer]', 'carrier-b');
-    await page.fill('#rp-csv', 'prefix,name,rate,increments,from-date\n7,Russia,0.05,60/60,\n7x,Bad,0.05,60/60,\n44,UK,cheap,60/60,');
+    await page.fill('.rp-import input[name=peer]', 'carrier-a');
+    await page.selectOption('.rp-import select[name=kind]', 'cost');
+    await page.fill('#rp-csv', 'prefix,name,rate,increments,from-date\n7916,Russia MTS Moscow,0.09,60/60,\n7x,Bad,0.05,60/60,\n44,UK,cheap,60/60,');
     await page.click('.rp-import button[type=submit]');
     await page.waitForSelector('#import-result');
-    assert.equal(await page.locator('#import-result .accepted').textContent(), '1');
+    assert.equal(await page.locator('#import-result').getAttribute('data-stored'), 'false');
+    assert.match((await page.locator('#import-result').textContent())!, /Nothing imported, the deck is as it was\. The file has 1 good line and 2 rejected lines\. Importing the good lines would replace 6 rates with 1 \(1 changed, 5 removed\)/);
     const rejected = await page.locator('.rp-rejected tbody tr').allTextContents();
     assert.equal(rejected.length, 2);
     assert.match(rejected[0]!, /^3.*prefix must be 1 to 15 digits/);
     assert.match(rejected[1]!, /^4.*rate "cheap"/);
+    assert.equal((await mod.app.reports.decks.info('carrier-a', 'cost'))!.rates, 6, 'the deck is unchanged');
+    // The form comes back filled in, with the explicit choice.
+    assert.equal(await page.inputValue('.rp-import input[name=peer]'), 'carrier-a');
+    assert.match(await page.inputValue('#rp-csv'), /44,UK,cheap/);
+    assert.match((await page.locator('.rp-partial').textContent())!, /Import the 1 good line into carrier-a \(cost\) anyway and leave the 2 rejected lines out: this replaces 6 rates with 1 \(1 changed, 5 removed\)/);
+    await page.screenshot({ path: screenshotPath('reports-decks-refused'), fullPage: true });
+
+    // The choice is for that deck: ticked after switching to another peer, it is asked again for that one.
+    await page.fill('.rp-import input[name=peer]', 'carrier-b');
+    await page.check('.rp-partial input[name=partial]');
+    await page.click('.rp-import button[type=submit]');
+    await page.waitForSelector('#import-result');
+    assert.match((await page.locator('p.error').textContent())!, /changed since you chose to import the good lines, so nothing was imported/);
+    assert.equal(await mod.app.reports.decks.info('carrier-b', 'cost'), undefined);
+    assert.match((await page.locator('.rp-partial').textContent())!, /into carrier-b \(cost\) anyway and leave the 2 rejected lines out: this creates the deck with 1 rate/);
+    await page.check('.rp-partial input[name=partial]');
+    await page.click('.rp-import button[type=submit]');
+    await page.waitForSelector('#import-result[data-stored=true]');
+    assert.match((await page.locator('#import-result .notice').textContent())!, /^1 rate imported: created the deck with 1 rate \(version 1\)\. 2 rejected lines were left out, as you chose\./);
+    assert.equal((await mod.app.reports.decks.info('carrier-a', 'cost'))!.rates, 6);
+    assert.equal((await mod.app.reports.decks.info('carrier-b', 'cost'))!.rates, 1);
     await page.screenshot({ path: screenshotPath('reports-decks'), fullPage: true });
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { SettingsStore } from '../../settings/settings-store.js';
 import { requireAdminToken } from '../../web/api-auth.js';
 import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText, rateInput } from './admin-input.js';
-import { parseDeckCsv } from './deck-csv.js';
+import { importDeck } from './deck-import.js';
 import type { Reports } from './index.js';
 import { LossControlError, type PeerBlock } from './loss-control.js';
 import type { LossLimit } from './loss-limits.js';
@@ -101,16 +101,25 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     };
   });
 
-  // The whole deck from CSV (text/csv body, or JSON {"csv": "..."}): the accepted lines replace the deck.
+  // The whole deck from CSV (text/csv body, or JSON {"csv": "...", "partial": true}). All or
+  // nothing: a file with a rejected line stores nothing, unless ?partial=1 (or "partial": true) asks
+  // to store its good lines anyway.
   api.put('/reports/decks/:peer/:kind', { bodyLimit: deckBodyLimit }, async (req, reply) => {
     const deck = deckParams(req.params);
     if (!deck) return reply.code(400).send({ error: 'The path is /reports/decks/<peer>/<cost|sell>.' });
-    const csv = typeof req.body === 'string' ? req.body : typeof (req.body as { csv?: unknown })?.csv === 'string' ? (req.body as { csv: string }).csv : undefined;
+    const json = typeof req.body === 'object' && req.body !== null ? (req.body as { csv?: unknown; partial?: unknown }) : undefined;
+    const csv = typeof req.body === 'string' ? req.body : typeof json?.csv === 'string' ? json.csv : undefined;
     if (csv === undefined) return reply.code(400).send({ error: 'Send the deck as text/csv, or JSON {"csv": "..."}.' });
-    const parsed = parseDeckCsv(csv, tz());
-    if (!parsed.rates.length) return reply.code(400).send({ error: 'No line of the file could be imported; the deck is unchanged.', accepted: 0, rejected: parsed.rejected });
-    const version = await reports.decks.replace(deck.peer, deck.kind, parsed.rates);
-    return { peer: deck.peer, kind: deck.kind, version, accepted: parsed.rates.length, rejected: parsed.rejected };
+    const flag = (req.query as { partial?: string }).partial;
+    const partial = json?.partial === true || flag === '1' || flag === 'true' || flag === 'yes';
+    const r = await importDeck(reports.decks, { peer: deck.peer, kind: deck.kind, csv, partial, timeZone: tz() });
+    const common = { peer: r.peer, kind: r.kind, accepted: r.accepted, rejected: r.rejected, rejected_total: r.rejectedTotal, change: r.change };
+    if (r.stored) return { ...common, stored: true, version: r.version, partial: r.partial };
+    const error =
+      r.why === 'no_lines'
+        ? 'No line of the file could be imported; the deck is unchanged.'
+        : `${r.rejectedTotal} line(s) rejected: nothing was imported, the deck is unchanged. Fix them, or send again with ?partial=1 to store the ${r.accepted} good line(s) anyway.`;
+    return reply.code(400).send({ error, ...common, stored: false });
   });
 
   api.post('/reports/decks/:peer/:kind/rates', async (req, reply) => {

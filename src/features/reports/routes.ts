@@ -7,7 +7,7 @@ import { renderPage } from '../../web/page.js';
 import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText } from './admin-input.js';
 import { reportsApiRoutes } from './api-routes.js';
 import { profitChartSvg } from './chart.js';
-import { parseDeckCsv, type RejectedLine } from './deck-csv.js';
+import { changeText, countOf, importDeck, type DeckImportResult } from './deck-import.js';
 import type { Reports } from './index.js';
 import { LossControlError } from './loss-control.js';
 import { formatMarginBp } from './loss-limits.js';
@@ -83,7 +83,7 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
       .send(profitCsv(report));
   });
 
-  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: { peer: string; kind: string; accepted: number; rejected: RejectedLine[] } } = {}) => {
+  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: DeckImportResult; form?: { peer: string; kind: string; csv: string } } = {}) => {
     const q = req.query as { rerated?: string; deck?: string; kind?: string; prefix?: string };
     const decks = await reports.decks.list();
     const shownPeer = q.deck && decks.some((d) => d.peer === q.deck) ? q.deck : null;
@@ -97,6 +97,9 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
       peers: await reports.peers(),
       problem: extra.problem ?? null,
       imported: extra.imported ?? null,
+      form: extra.form ?? { peer: '', kind: 'cost', csv: '' },
+      changeText,
+      countOf,
       rerated: q.rerated ?? null,
       shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix: q.prefix ?? '', rates } : null,
     });
@@ -106,14 +109,18 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
 
   app.post('/reports/decks/import', { bodyLimit: DECK_BODY_LIMIT }, async (req, reply) => {
     const body = (req.body ?? {}) as Body;
+    const form = { peer: String(body.peer ?? ''), kind: body.kind === 'sell' ? 'sell' : 'cost', csv: String(body.csv ?? '') };
     const peer = peerName.safeParse(body.peer);
     const kind = deckKind.safeParse(body.kind);
-    if (!peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error) });
-    if (!kind.success) return decksPage(req, reply.code(400), { problem: problemText(kind.error) });
-    const parsed = parseDeckCsv(String(body.csv ?? ''), tz());
-    if (!parsed.rates.length) return decksPage(req, reply.code(400), { problem: 'No line of the file could be imported; the deck is unchanged.', imported: { peer: peer.data, kind: kind.data, accepted: 0, rejected: parsed.rejected } });
-    await reports.decks.replace(peer.data, kind.data, parsed.rates);
-    return decksPage(req, reply, { imported: { peer: peer.data, kind: kind.data, accepted: parsed.rates.length, rejected: parsed.rejected } });
+    if (!peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error), form });
+    if (!kind.success) return decksPage(req, reply.code(400), { problem: problemText(kind.error), form });
+    // The "import the N good lines anyway" checkbox carries N and the deck it was shown for: a
+    // file or a deck changed since is checked again instead of stored.
+    const confirmed = typeof body.partial === 'string' ? /^(\d{1,9}):(cost|sell):(.+)$/.exec(body.partial) : null;
+    const partial = !body.partial ? false : confirmed && confirmed[2] === kind.data && confirmed[3] === peer.data ? Number(confirmed[1]) : -1;
+    const result = await importDeck(reports.decks, { peer: peer.data, kind: kind.data, csv: form.csv, partial, timeZone: tz() });
+    if (!result.stored) return decksPage(req, reply.code(400), { problem: importProblem(result), imported: result, form });
+    return decksPage(req, reply, { imported: result });
   });
 
   app.post('/reports/decks/rerate', async (req, reply) => {
@@ -246,3 +253,15 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
 
   await app.register(reportsApiRoutes, { prefix: '/api/v1', reports, settings: deps.settings, adminToken: deps.adminToken, deckBodyLimit: DECK_BODY_LIMIT });
 };
+
+/** Why an import stored nothing, for the top of the page. */
+function importProblem(r: Extract<DeckImportResult, { stored: false }>): string {
+  switch (r.why) {
+    case 'no_lines':
+      return r.rejectedTotal ? `No line of the file could be imported (${countOf(r.rejectedTotal, 'line')} rejected); the deck is unchanged.` : 'The file has no rates; the deck is unchanged.';
+    case 'rejected_lines':
+      return `${countOf(r.rejectedTotal, 'line')} of the file ${r.rejectedTotal === 1 ? 'was' : 'were'} rejected, so nothing was imported; the deck is unchanged. Fix the lines and import again, or import the ${countOf(r.accepted, 'good line')} anyway.`;
+    case 'not_confirmed':
+      return `The file or the deck changed since you chose to import the good lines, so nothing was imported; the deck is unchanged. Check the result and choose again.`;
+  }
+}
