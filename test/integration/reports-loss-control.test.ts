@@ -161,4 +161,25 @@ describe('loss control: a crossed limit blocks the peer at the route guard, aler
     assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
     assert.match((await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')))).text!, /unblocked by the admin \(REST API\)/);
   });
+  it('in Russian (general.language ru): the alert, its button, the answer and the unblock message', async () => {
+    await mod.app.settings.update({ 'general.language': 'ru' });
+    await loseMoney(2);
+    const alert = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+    assert.equal(
+      alert.text,
+      [
+        '⛔ Транк carrier-uk заблокирован контролем убытков',
+        'Лимит: убыток за день не больше 1.00',
+        'За текущий день: убыток 1.20, выручка 0.80, затраты 2.00, маржа -150%',
+        'Начало периода: 22 нояб. 2026 г., 00:00',
+        'Новые звонки через carrier-uk отклоняются до 23 нояб. 2026 г., 00:00 (Europe/Moscow) или до разблокировки.',
+      ].join('\n'),
+    );
+    assert.equal(alert.reply_markup!.inline_keyboard[0]![0]!.text, '🔓 Разблокировать');
+    assert.equal((await ops.pressButton(olga, alert, buttonData(alert)).answer).text, 'Разблокировано.');
+    const note = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')));
+    assert.equal(note.text, '✅ Транк carrier-uk разблокирован пользователем Olga (2001) в Telegram (22 нояб. 2026 г., 10:00). Звонки снова проходят.');
+    const blocks = (await api('GET', '/api/v1/reports/blocks')).json.blocks;
+    assert.equal(blocks[0].ended_by, 'Olga (2001) in Telegram', 'the page and REST keep their English note');
+  });
 });

@@ -140,4 +140,35 @@ describe('/profit in Telegram, through the Bot API emulator', function () {
     const answer = await noc.pressButton(olga, current(noc, menu.message_id), data(current(noc, menu.message_id), '▶')).answer;
     assert.equal(answer.text, 'This chat may no longer see this peer.');
   });
+  it('in Russian (general.language ru): menus, buttons, the table with Russian plurals and dates, a wrong range and "not available"', async () => {
+    await mod.app.settings.update({ 'general.language': 'ru', 'reports.unregistered_chats': 'not_allowed' });
+    noc.send(olga, '/profit');
+    const menu = await shows(noc, (t) => t.startsWith('📊 Отчёт о прибыли\nВыберите транк:'));
+    assert.deepEqual(menu.reply_markup!.inline_keyboard.flat().map((b) => b.text), ['carrier-a', 'carrier-b', 'Отмена']);
+    await noc.pressButton(olga, menu, data(menu, 'carrier-a')).answer;
+    await until('the interval menu', () => current(noc, menu.message_id).text!.includes('Выберите период'));
+    const intervals = current(noc, menu.message_id);
+    assert.equal(intervals.text, '📊 Отчёт о прибыли: carrier-a\nВыберите период:');
+    assert.deepEqual(intervals.reply_markup!.inline_keyboard.flat().map((b) => b.text), ['Последний час', 'Сегодня', 'Вчера', 'Эта неделя', 'Этот месяц', 'Свои даты…', 'Отмена']);
+
+    await noc.pressButton(olga, intervals, data(intervals, 'Свои даты…')).answer;
+    await until('the range question', () => current(noc, menu.message_id).text!.includes('Ответьте на это сообщение двумя датами'));
+    noc.send(olga, 'вчера', { replyTo: current(noc, menu.message_id) });
+    await until('the range explained', () => current(noc, menu.message_id).text!.includes('«вчера» — не диапазон дат'));
+    noc.send(olga, '2026-11-22 2026-11-22', { replyTo: current(noc, menu.message_id) });
+    await until('the table', () => current(noc, menu.message_id).text!.startsWith('📊 Прибыль: carrier-a, 22 нояб. 2026 г., 00:00 – 23 нояб. 2026 г., 00:00'));
+    const table = current(noc, menu.message_id);
+    const text = table.text!;
+    assert.match(text, /^1\. \d+ Dest \d+\n {3}\d+ звон(ок|ка|ков) · \d+\.0 мин · выручка \d+\.\d\d · затраты \d+\.\d\d · прибыль -?\d+\.\d\d · маржа -?[\d.]+%$/m);
+    assert.match(text, /\n {3}1 звонок · 1\.0 мин · /, 'one call: звонок');
+    assert.match(text, /Итого: 12 кодов\n {3}12 звонков · 78\.0 мин · выручка 1\.56 · затраты /);
+    assert.match(text, /Страница 1 из 2$/);
+    assert.deepEqual(table.reply_markup!.inline_keyboard.flat().map((b) => b.text), ['1/2', '▶', '⬇ Прислать CSV']);
+    await noc.pressButton(olga, table, data(table, '▶')).answer;
+    await until('page 2', () => current(noc, menu.message_id).text!.includes('Страница 2 из 2'));
+
+    strangers.addBot(eve);
+    strangers.send(eve, '/profit');
+    assert.equal((await strangers.waitForMessage()).text, 'Отчёты в этом чате недоступны. Попросите администратора АТС зарегистрировать чат.');
+  });
 });

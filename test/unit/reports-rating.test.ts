@@ -7,6 +7,7 @@ import { PrefixTrie } from '../../src/features/reports/prefix-trie.js';
 import { changeText, countOf } from '../../src/features/reports/deck-import.js';
 import { deckChange, RateDeck } from '../../src/features/reports/rate-decks.js';
 import { numberDigits, rateCall } from '../../src/features/reports/rating.js';
+import { ruPlural } from '../../src/features/reports/texts.js';
 
 const rate = (prefix: string, name: string, perMinute: string, opts: Partial<DeckRate> = {}): DeckRate => ({
   prefix,
@@ -211,6 +212,13 @@ describe('what a deck import changes', () => {
     assert.equal(changeText(deckChange(before, after.slice(0, 1)), 'present'), 'replaces 4 rates with 1 (1 unchanged, 3 removed)');
     assert.equal(changeText(deckChange([], after.slice(0, 1)), 'past'), 'created the deck with 1 rate');
     assert.deepEqual([countOf(1, 'rate'), countOf(0, 'rate'), countOf(2, 'line')], ['1 rate', '0 rates', '2 lines']);
+  });
+});
+
+describe('Russian plurals in the bot\'s messages', () => {
+  it('1 звонок, 2 звонка, 5 звонков, 11 звонков, 21 звонок, 22 звонка, 112 звонков', () => {
+    const calls = (n: number) => `${n} ${ruPlural(n, 'звонок', 'звонка', 'звонков')}`;
+    assert.deepEqual([1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111, 112].map(calls), ['1 звонок', '2 звонка', '4 звонка', '5 звонков', '11 звонков', '12 звонков', '14 звонков', '21 звонок', '22 звонка', '25 звонков', '101 звонок', '111 звонков', '112 звонков']);
   });
 });
 

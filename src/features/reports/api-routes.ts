@@ -239,7 +239,7 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     const id = pathId((req.params as { id: string }).id);
     if (id === undefined) return reply.code(404).send({ error: 'No such block.' });
     try {
-      const ended = await reports.lossControl.unblock(id, 'the admin (REST API)');
+      const ended = await reports.lossControl.unblock(id, { via: 'api' });
       return { id, unblocked: ended, already_ended: !ended };
     } catch (err) {
       return refuse(reply, err);

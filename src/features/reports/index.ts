@@ -13,7 +13,7 @@ import { profitReport } from './profit.js';
 import { RateDeckStore } from './rate-decks.js';
 import { CallRater, ratableCall } from './rating.js';
 import { ReportChats } from './report-chats.js';
-import { texts } from './texts.js';
+import { reportTexts } from './texts.js';
 
 /**
  * The reports feature (seed 000, issue 8): rate decks, rating of every call, /profit in
@@ -53,7 +53,7 @@ export function createReports(deps: { db: Database; history: CallHistory; direct
     lossControl,
     peers,
     composerFor,
-    commands: texts.commands,
+    commands: () => reportTexts(deps.settings.get('general.language')).commands,
     now,
     profit: (q: { peer: string; from: number; to: number }) => profitReport(deps.db, q),
     start: () => lossControl.start(),

@@ -8,7 +8,7 @@ import type { Outbox } from '../../telegram/outbox.js';
 import { limitCrossed, type CrossedBy, type LossLimit } from './loss-limits.js';
 import { formatTime, periodAt, type LimitPeriod } from './periods.js';
 import { peerSums } from './profit.js';
-import { blockAlert, texts, unblockAlert } from './texts.js';
+import { reportTexts, type Unblocker } from './texts.js';
 
 /** A peer blocked by a limit for one period. */
 export interface PeerBlock {
@@ -80,6 +80,11 @@ export class LossControl {
       logger: Logger;
     },
   ) {}
+
+  /** The alerts' texts in the language of the moment (Settings, general.language). */
+  private texts() {
+    return reportTexts(this.deps.settings.get('general.language'));
+  }
 
   /** Loads the limits and the open blocks, ends those whose period is over, and arms the timers. */
   async start(): Promise<void> {
@@ -158,6 +163,7 @@ export class LossControl {
     const limits = this.limits.filter((l) => l.enabled && l.peer === peer);
     if (!limits.length) return;
     const tz = this.deps.settings.get('general.timezone');
+    const texts = this.texts();
     const now = this.deps.clock.now();
     for (const limit of limits) {
       const span = periodAt(limit.period, now, tz);
@@ -192,7 +198,7 @@ export class LossControl {
           chatId: chat.chatId,
           method: 'sendMessage',
           params: {
-            text: blockAlert({ peer, limit, crossedBy, sums, periodFrom: span.from, until: span.to, timeZone: tz }),
+            text: texts.blockAlert({ peer, limit, crossedBy, sums, periodFrom: span.from, until: span.to, timeZone: tz }),
             reply_markup: { inline_keyboard: [[{ text: texts.unblock, callback_data: `rp:ub:${id}` }]] },
           },
         });
@@ -209,20 +215,21 @@ export class LossControl {
    * Ends a block now (an admin on the page or REST, a user in Telegram) and sends the
    * unblock alert. Resolves false when it had ended already.
    */
-  async unblock(id: number, by: string): Promise<boolean> {
+  async unblock(id: number, by: Exclude<Unblocker, { via: 'period' }>): Promise<boolean> {
     const ended = await this.end(id, by);
     if (ended === undefined) throw new LossControlError('No such block.', 'not_found');
     return ended;
   }
 
-  private async end(id: number, by: string): Promise<boolean | undefined> {
+  private async end(id: number, by: Unblocker): Promise<boolean | undefined> {
     const now = this.deps.clock.now();
     const tz = this.deps.settings.get('general.timezone');
+    const note = endedByNote(by);
     const outcome = await this.deps.db.transaction(async (trx) => {
       const row = await trx('rp_blocks').where({ id }).first();
       if (!row) return undefined;
       if (row.ended_at != null) return false;
-      await trx('rp_blocks').where({ id }).update({ ended_at: now, ended_by: by.slice(0, 128) });
+      await trx('rp_blocks').where({ id }).update({ ended_at: now, ended_by: note.slice(0, 128) });
       const limit = this.limits.find((l) => l.id === Number(row.limit_id));
       const chat = limit ? await this.alertChat(trx, limit) : undefined;
       if (chat) {
@@ -230,12 +237,12 @@ export class LossControl {
         if (await trx('outbox').where({ idempotency_key: alertKey }).first('id')) {
           await this.deps.outbox.enqueue(trx, { key: `rp:unblock-button:${id}`, botId: chat.botId, chatId: chat.chatId, method: 'editMessageReplyMarkup', params: { message_id_of: alertKey, reply_markup: { inline_keyboard: [] } } });
         }
-        await this.deps.outbox.enqueue(trx, { key: `rp:unblock:${id}`, botId: chat.botId, chatId: chat.chatId, method: 'sendMessage', params: { text: unblockAlert({ peer: String(row.peer), by, at: now, timeZone: tz }) } });
+        await this.deps.outbox.enqueue(trx, { key: `rp:unblock:${id}`, botId: chat.botId, chatId: chat.chatId, method: 'sendMessage', params: { text: this.texts().unblockAlert({ peer: String(row.peer), by, at: now, timeZone: tz }) } });
       }
       return true;
     });
     if (outcome !== undefined) this.untrack(id);
-    if (outcome) this.deps.logger.info({ block: id, by }, 'loss control unblocked a peer');
+    if (outcome) this.deps.logger.info({ block: id, by: note }, 'loss control unblocked a peer');
     return outcome;
   }
 
@@ -285,7 +292,7 @@ export class LossControl {
   }
 
   private endWithPeriod(id: number): void {
-    this.end(id, 'period').catch((err: Error) => {
+    this.end(id, { via: 'period' }).catch((err: Error) => {
       this.deps.logger.error({ block: id, err: err.message }, 'could not end a loss-control block; retrying in a minute');
       this.timers.set(id, this.deps.clock.setTimeout(() => this.endWithPeriod(id), 60_000));
     });
@@ -296,6 +303,20 @@ export class LossControl {
     const handle = this.timers.get(id);
     if (handle !== undefined) this.deps.clock.clearTimeout(handle);
     this.timers.delete(id);
+  }
+}
+
+/** How the block row (and the page) records who ended a block: 'period', 'the admin (web page)', '<user> in Telegram'. */
+export function endedByNote(by: Unblocker): string {
+  switch (by.via) {
+    case 'period':
+      return 'period';
+    case 'page':
+      return 'the admin (web page)';
+    case 'api':
+      return 'the admin (REST API)';
+    case 'telegram':
+      return `${by.user} in Telegram`;
   }
 }
 

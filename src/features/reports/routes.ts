@@ -249,7 +249,7 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
     return reply.redirect('/reports/limits?saved');
   };
   app.post('/reports/limits/:id/remove', limitsAction((id) => reports.lossControl.removeLimit(id)));
-  app.post('/reports/blocks/:id/unblock', limitsAction((id) => reports.lossControl.unblock(id, 'the admin (web page)')));
+  app.post('/reports/blocks/:id/unblock', limitsAction((id) => reports.lossControl.unblock(id, { via: 'page' })));
 
   await app.register(reportsApiRoutes, { prefix: '/api/v1', reports, settings: deps.settings, adminToken: deps.adminToken, deckBodyLimit: DECK_BODY_LIMIT });
 };
