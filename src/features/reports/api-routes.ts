@@ -31,7 +31,7 @@ export function chatJson(c: ReportChat) {
   return { id: c.id, chat_id: c.chatId, bot_id: c.botId, title: c.title, status: c.status, peers: c.peers, created_at: c.createdAt, approved_at: c.approvedAt };
 }
 
-export function limitJson(l: LossLimit, open: PeerBlock | undefined) {
+export function limitJson(l: LossLimit, open: PeerBlock | undefined, stillOverLimit?: boolean) {
   return {
     id: l.id,
     peer: l.peer,
@@ -40,7 +40,8 @@ export function limitJson(l: LossLimit, open: PeerBlock | undefined) {
     min_margin_percent: l.minMarginBp === null ? null : l.minMarginBp / 100,
     alert_chat: l.alertChatRowId,
     enabled: l.enabled,
-    blocked: open ? blockJson(open) : null,
+    // still_over_limit false: this period's figures (after a re-rating, say) are no longer over the limit; the block stays until unblocked.
+    blocked: open ? { ...blockJson(open), still_over_limit: stillOverLimit ?? true } : null,
   };
 }
 
@@ -152,8 +153,15 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     if (!span) return reply.code(400).send({ error: 'from and to are dates like 2026-11-01.' });
     const peer = body.peer ? peerName.safeParse(body.peer) : undefined;
     if (peer && !peer.success) return reply.code(400).send({ error: problemText(peer.error) });
-    const result = await reports.rater.rerate({ from: span.from, to: span.to, peer: peer?.data });
-    return { from: span.from, to: span.to, peer: peer?.data ?? null, rated: result.rated, replaced: result.removed };
+    const result = await reports.rerate({ from: span.from, to: span.to, peer: peer?.data });
+    return {
+      from: span.from,
+      to: span.to,
+      peer: peer?.data ?? null,
+      rated: result.rated,
+      replaced: result.removed,
+      loss_control: { blocked: result.lossControl.blocked.map(blockJson), still_blocked_below_limit: result.lossControl.belowLimit.map(blockJson) },
+    };
   });
 
   api.get('/reports/profit', async (req, reply) => {
@@ -206,7 +214,12 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
 
   api.get('/reports/limits', async () => {
     const open = reports.lossControl.openBlocks();
-    return { limits: reports.lossControl.listLimits().map((l) => limitJson(l, open.find((b) => b.limitId === l.id))) };
+    const limits = [];
+    for (const l of reports.lossControl.listLimits()) {
+      const block = open.find((b) => b.limitId === l.id);
+      limits.push(limitJson(l, block, block ? await reports.lossControl.stillOverLimit(block) : undefined));
+    }
+    return { limits };
   });
 
   api.post('/reports/limits', async (req, reply) => {

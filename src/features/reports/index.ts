@@ -56,6 +56,11 @@ export function createReports(deps: { db: Database; history: CallHistory; direct
     commands: () => reportTexts(deps.settings.get('general.language')).commands,
     now,
     profit: (q: { peer: string; from: number; to: number }) => profitReport(deps.db, q),
+    /** Re-rates a period (one peer or all), then checks again the loss limits of the current periods it touched. */
+    rerate: async (span: { from: number; to: number; peer?: string }) => {
+      const result = await rater.rerate(span);
+      return { ...result, lossControl: await lossControl.afterRerate(span) };
+    },
     start: () => lossControl.start(),
     stop: () => lossControl.stop(),
   };

@@ -10,7 +10,7 @@ import { profitChartSvg } from './chart.js';
 import { changeText, countOf, importDeck, type DeckImportResult } from './deck-import.js';
 import type { Reports } from './index.js';
 import { LossControlError } from './loss-control.js';
-import { formatMarginBp } from './loss-limits.js';
+import { formatMarginBp, limitCrossed } from './loss-limits.js';
 import { formatMoney, marginPercent } from './money.js';
 import { formatSpan, formatTime, INTERVAL_LABELS, periodAt, REPORT_INTERVALS, requestedSpan } from './periods.js';
 import { formatMinutes, peerSums, profitCsv } from './profit.js';
@@ -84,7 +84,8 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
   });
 
   const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: DeckImportResult; form?: { peer: string; kind: string; csv: string } } = {}) => {
-    const q = req.query as { rerated?: string; deck?: string; kind?: string; prefix?: string };
+    const q = req.query as { rerated?: string; blocked?: string; below?: string; deck?: string; kind?: string; prefix?: string };
+    const blockList = (v: string | undefined) => (v ?? '').split(',').map((p) => /^([^:]+):(hour|day|month)$/.exec(p)).filter((m) => m !== null).map((m) => ({ peer: m[1]!, period: m[2]! }));
     const decks = await reports.decks.list();
     const shownPeer = q.deck && decks.some((d) => d.peer === q.deck) ? q.deck : null;
     const shownKind = q.kind === 'sell' ? 'sell' : 'cost';
@@ -100,7 +101,7 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
       form: extra.form ?? { peer: '', kind: 'cost', csv: '' },
       changeText,
       countOf,
-      rerated: q.rerated ?? null,
+      rerated: q.rerated === undefined ? null : { calls: Number(q.rerated) || 0, blocked: blockList(q.blocked), below: blockList(q.below) },
       shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix: q.prefix ?? '', rates } : null,
     });
   };
@@ -129,8 +130,10 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
     if (!span || !body.from) return decksPage(req, reply.code(400), { problem: 'Give the first and last day to re-rate, like 2026-11-01.' });
     const peer = body.peer ? peerName.safeParse(body.peer) : undefined;
     if (peer && !peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error) });
-    const result = await reports.rater.rerate({ from: span.from, to: span.to, peer: peer?.data });
-    return reply.redirect(`/reports/decks?saved&rerated=${result.rated}#rerate`);
+    const result = await reports.rerate({ from: span.from, to: span.to, peer: peer?.data });
+    const peers = (blocks: { peer: string; period: string }[]) => blocks.map((b) => `${b.peer}:${b.period}`).join(',');
+    const lc = result.lossControl;
+    return reply.redirect(`/reports/decks?saved&rerated=${result.rated}${lc.blocked.length ? `&blocked=${peers(lc.blocked)}` : ''}${lc.belowLimit.length ? `&below=${peers(lc.belowLimit)}` : ''}#rerate`);
   });
 
   app.post('/reports/decks/remove', async (req, reply) => {
@@ -205,6 +208,8 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
           margin: marginPercent(sums.profitMicro, sums.revenueMicro),
           sums,
           block: open.find((b) => b.limitId === l.id) ?? null,
+          // A block whose period's figures are no longer over the limit (a re-rating, profitable calls that ended since) stays until unblocked.
+          overLimit: limitCrossed(l, sums) !== null,
         };
       }),
     );
