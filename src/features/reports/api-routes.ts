@@ -129,7 +129,9 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     const parsed = rateInput(tz()).safeParse(req.body ?? {});
     if (!parsed.success) return reply.code(400).send({ error: problemText(parsed.error) });
     const r = parsed.data;
-    await reports.decks.putRate(deck.peer, deck.kind, { prefix: r.prefix, name: r.name, rateMicro: r.rate, firstIncrement: r.increments.first, nextIncrement: r.increments.next, connectionFeeMicro: r.connection_fee, effectiveFrom: r.from });
+    const replaces = (req.body as { replaces?: unknown } | undefined)?.replaces;
+    if (replaces !== undefined && replaces !== null && !(Number.isSafeInteger(replaces) && (replaces as number) > 0)) return reply.code(400).send({ error: 'replaces is the id of the rate being edited.' });
+    await reports.decks.putRate(deck.peer, deck.kind, { prefix: r.prefix, name: r.name, rateMicro: r.rate, firstIncrement: r.increments.first, nextIncrement: r.increments.next, connectionFeeMicro: r.connection_fee, effectiveFrom: r.from }, (replaces as number | null | undefined) ?? undefined);
     return reply.code(201).send({ ok: true });
   });
 

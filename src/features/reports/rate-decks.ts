@@ -150,13 +150,24 @@ export class RateDeckStore {
     return deck ? (await q('rp_rates').where({ deck_id: deck.id }).select('*')).map(rateFromRow) : [];
   }
 
-  /** Adds a rate or replaces the one with the same prefix and date. */
-  async putRate(peer: string, kind: DeckKind, rate: DeckRate): Promise<void> {
+  /**
+   * Adds a rate or replaces the one with the same prefix and date. With `replaces` (the id
+   * of the rate being edited) that rate goes in the same transaction, so an edit that
+   * changes the prefix or the date moves the rate instead of adding a second one.
+   */
+  async putRate(peer: string, kind: DeckKind, rate: DeckRate, replaces?: number): Promise<void> {
     await this.db.transaction(async (trx) => {
       const deckId = await this.bump(trx, peer, kind);
+      if (replaces !== undefined) await trx('rp_rates').where({ id: replaces, deck_id: deckId }).delete();
       await trx('rp_rates').insert(rateRow(deckId, rate)).onConflict(['deck_id', 'prefix', 'effective_from']).merge();
     });
     this.forget(peer, kind);
+  }
+
+  /** One rate of a deck by its id. */
+  async rate(peer: string, kind: DeckKind, id: number): Promise<StoredRate | undefined> {
+    const row = await this.db('rp_rates as r').join('rp_decks as d', 'd.id', 'r.deck_id').where({ 'd.peer': peer, 'd.kind': kind, 'r.id': id }).first('r.*');
+    return row ? rateFromRow(row) : undefined;
   }
 
   /** Removes one rate; false when the deck has no rate with this id. */

@@ -4,16 +4,17 @@ import type { SettingsStore } from '../../settings/settings-store.js';
 import { customBotId, type CustomBotStore } from '../../telegram/custom-bots.js';
 import { DEFAULT_BOT_ID } from '../../telegram/outbox.js';
 import { renderPage } from '../../web/page.js';
-import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText } from './admin-input.js';
+import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText, rateInput } from './admin-input.js';
 import { reportsApiRoutes } from './api-routes.js';
 import { profitChartSvg } from './chart.js';
 import { changeText, countOf, importDeck, type DeckImportResult } from './deck-import.js';
 import type { Reports } from './index.js';
 import { LossControlError } from './loss-control.js';
 import { formatMarginBp, limitCrossed } from './loss-limits.js';
-import { formatMoney, marginPercent } from './money.js';
-import { formatSpan, formatTime, INTERVAL_LABELS, periodAt, REPORT_INTERVALS, requestedSpan } from './periods.js';
+import { formatMoney, formatRate, marginPercent } from './money.js';
+import { formatDate, formatSpan, formatTime, INTERVAL_LABELS, periodAt, REPORT_INTERVALS, requestedSpan } from './periods.js';
 import { formatMinutes, peerSums, profitCsv } from './profit.js';
+import type { DeckKind } from './rate-decks.js';
 import { ReportChatsError } from './report-chats.js';
 
 /** What the Reports pages and their REST API need. */
@@ -83,28 +84,50 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
       .send(profitCsv(report));
   });
 
-  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: DeckImportResult; form?: { peer: string; kind: string; csv: string } } = {}) => {
-    const q = req.query as { rerated?: string; blocked?: string; below?: string; deck?: string; kind?: string; prefix?: string };
+  type RateForm = { values: Record<string, string>; problems: Record<string, string>; replaces: number | null };
+  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: DeckImportResult; form?: { peer: string; kind: string; csv: string }; rateForm?: RateForm; deck?: { peer: string; kind: DeckKind } } = {}) => {
+    const q = req.query as { rerated?: string; blocked?: string; below?: string; deck?: string; kind?: string; prefix?: string; edit?: string; rate?: string };
     const blockList = (v: string | undefined) => (v ?? '').split(',').map((p) => /^([^:]+):(hour|day|month)$/.exec(p)).filter((m) => m !== null).map((m) => ({ peer: m[1]!, period: m[2]! }));
     const decks = await reports.decks.list();
-    const shownPeer = q.deck && decks.some((d) => d.peer === q.deck) ? q.deck : null;
-    const shownKind = q.kind === 'sell' ? 'sell' : 'cost';
-    const rates = shownPeer ? await reports.decks.rates(shownPeer, shownKind, { prefix: q.prefix?.replace(/\D/g, ''), limit: 200 }) : [];
+    const peers = await reports.peers();
+    // A deck view: a peer with a deck, or a trunk whose deck is started by hand.
+    const wanted = extra.deck?.peer ?? q.deck;
+    const shownPeer = wanted && (decks.some((d) => d.peer === wanted) || peers.includes(wanted)) ? wanted : null;
+    const shownKind: DeckKind = (extra.deck?.kind ?? q.kind) === 'sell' ? 'sell' : 'cost';
+    const prefix = q.prefix?.replace(/\D/g, '') ?? '';
+    const rates = shownPeer ? await reports.decks.rates(shownPeer, shownKind, { prefix, limit: 200 }) : [];
+    let rateForm = extra.rateForm ?? null;
+    if (!rateForm && shownPeer) {
+      // "Edit" fills the form with the rate; otherwise it is empty (60/60, always).
+      const editing = q.edit ? await reports.decks.rate(shownPeer, shownKind, pathId(q.edit) ?? 0) : undefined;
+      rateForm = editing
+        ? {
+            values: { prefix: editing.prefix, name: editing.name, rate: formatRate(editing.rateMicro), increments: `${editing.firstIncrement}/${editing.nextIncrement}`, connection_fee: editing.connectionFeeMicro ? formatRate(editing.connectionFeeMicro) : '', from: editing.effectiveFrom ? formatDate(editing.effectiveFrom, tz()) : '' },
+            problems: {},
+            replaces: editing.id,
+          }
+        : { values: { increments: '60/60' }, problems: {}, replaces: null };
+    }
     return renderPage(req, reply, 'reports/decks.ejs', {
       title: 'Reports: rate decks',
       currentPath: '/reports',
       ...common(req, 'decks'),
       decks,
-      peers: await reports.peers(),
+      peers,
       problem: extra.problem ?? null,
       imported: extra.imported ?? null,
       form: extra.form ?? { peer: '', kind: 'cost', csv: '' },
       changeText,
       countOf,
+      rate: formatRate,
       rerated: q.rerated === undefined ? null : { calls: Number(q.rerated) || 0, blocked: blockList(q.blocked), below: blockList(q.below) },
-      shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix: q.prefix ?? '', rates } : null,
+      rateSaved: q.rate === 'saved' ? 'saved' : q.rate === 'removed' ? 'removed' : null,
+      shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix, rates, exists: decks.some((d) => d.peer === shownPeer && d.kind === shownKind), form: rateForm } : null,
     });
   };
+
+  /** The deck view of a peer and kind, as a URL (the prefix filter narrows it to a rate). */
+  const deckUrl = (peer: string, kind: string, extra: Record<string, string> = {}) => `/reports/decks?${new URLSearchParams({ deck: peer, kind, ...extra }).toString()}#rates`;
 
   app.get('/reports/decks', (req, reply) => decksPage(req, reply));
 
@@ -122,6 +145,38 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
     const result = await importDeck(reports.decks, { peer: peer.data, kind: kind.data, csv: form.csv, partial, timeZone: tz() });
     if (!result.stored) return decksPage(req, reply.code(400), { problem: importProblem(result), imported: result, form });
     return decksPage(req, reply, { imported: result });
+  });
+
+  // One rate typed on the deck view: added, or replacing the one with the same prefix and
+  // date (and the one being edited, when "replaces" names it). Problems go next to the fields.
+  app.post('/reports/decks/rates', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const peer = peerName.safeParse(body.peer);
+    const kind = deckKind.safeParse(body.kind);
+    if (!peer.success || !kind.success) return decksPage(req, reply.code(404), { problem: 'No such deck.' });
+    const values = Object.fromEntries(['prefix', 'name', 'rate', 'increments', 'connection_fee', 'from'].map((k) => [k, String(body[k] ?? '')]));
+    const replaces = typeof body.replaces === 'string' && body.replaces ? (pathId(body.replaces) ?? null) : null;
+    const parsed = rateInput(tz()).safeParse(values);
+    if (!parsed.success) {
+      const problems: Record<string, string> = {};
+      for (const issue of parsed.error.issues) {
+        const field = String(issue.path[0] ?? 'prefix');
+        problems[field] ??= issue.message;
+      }
+      return decksPage(req, reply.code(400), { problem: 'The rate was not saved: see the fields below.', deck: { peer: peer.data, kind: kind.data }, rateForm: { values, problems, replaces } });
+    }
+    const r = parsed.data;
+    await reports.decks.putRate(peer.data, kind.data, { prefix: r.prefix, name: r.name, rateMicro: r.rate, firstIncrement: r.increments.first, nextIncrement: r.increments.next, connectionFeeMicro: r.connection_fee, effectiveFrom: r.from }, replaces ?? undefined);
+    return reply.redirect(deckUrl(peer.data, kind.data, { prefix: r.prefix, rate: 'saved' }));
+  });
+
+  app.post('/reports/decks/rates/:id/remove', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const id = pathId((req.params as { id: string }).id);
+    const peer = peerName.safeParse(body.peer);
+    const kind = deckKind.safeParse(body.kind);
+    if (id === undefined || !peer.success || !kind.success || !(await reports.decks.removeRate(peer.data, kind.data, id))) return decksPage(req, reply.code(404), { problem: 'No such rate: it was removed already, or the deck was replaced.' });
+    return reply.redirect(deckUrl(peer.data, kind.data, { ...(typeof body.prefix === 'string' && body.prefix ? { prefix: body.prefix } : {}), rate: 'removed' }));
   });
 
   app.post('/reports/decks/rerate', async (req, reply) => {
