@@ -3,6 +3,7 @@ import { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import { BotApiServer, type SimGroup, type SimUser } from '../support/bot-api-server.js';
 import { ManualClock } from '../support/manual-clock.js';
+import fs from 'node:fs';
 import { startModule, until, waitForLight, type TestModule } from '../support/module.js';
 import { outboundCall, storeCalls } from '../support/rated-calls.js';
 
@@ -170,5 +171,42 @@ describe('/profit in Telegram, through the Bot API emulator', function () {
     strangers.addBot(eve);
     strangers.send(eve, '/profit');
     assert.equal((await strangers.waitForMessage()).text, 'Отчёты в этом чате недоступны. Попросите администратора АТС зарегистрировать чат.');
+  });
+  it('a conversation half-way through (peer chosen) survives a restart: after it, the interval button finishes the same message', async () => {
+    noc.send(olga, '/profit');
+    const menu = await shows(noc, (t) => t.startsWith('📊 Profit report\nChoose a peer'));
+    await noc.pressButton(olga, menu, data(menu, 'carrier-a')).answer;
+    await until('the interval menu', () => current(noc, menu.message_id).text!.includes('Profit report: carrier-a\nChoose the interval'));
+    await until('the conversation state stored', async () => (await mod.app.db('rp_conversations').where({ key: `default:${noc.id}` }).first()) !== undefined);
+
+    // tgpbx restarts on the same data directory (an update, a crash), an hour later.
+    const dataDir = mod.dataDir;
+    await mod.app.stop();
+    const again = await startModule({ TGPBX_BOT_API_ROOT: telegram.apiRoot }, { clock: new ManualClock(T0 + 2 * 3_600_000), dataDir });
+    mod = { ...again, close: async () => (await again.close(), fs.rmSync(dataDir, { recursive: true, force: true })) };
+    await waitForLight(mod.app.status, 'bot:default', 'green');
+
+    await storeCalls(mod.app, [outboundCall({ trunk: 'carrier-a', dialed: '4415550000', startedAt: T0 + 3_600_000, talkSeconds: 120 })]);
+    const intervals = current(noc, menu.message_id);
+    const answer = await noc.pressButton(olga, intervals, data(intervals, 'Today')).answer;
+    assert.equal(answer.text, undefined, 'not "this menu has expired"');
+    await until('the table', () => current(noc, menu.message_id).text!.startsWith('📊 Profit: carrier-a, Today'));
+    // "Now" is the restarted module's (12:00), and the call stored after the restart counts: 13 calls, 80 minutes.
+    assert.match(current(noc, menu.message_id).text!, /^22 Nov 2026, 00:00 – 22 Nov 2026, 12:00 \(Europe\/Moscow\)$/m);
+    assert.match(current(noc, menu.message_id).text!, /Total: 12 codes\n {3}13 calls · 80\.0 min · /);
+    assert.equal(noc.inbox().length, 1, 'still the one message');
+  });
+  it('a conversation stored by other /profit steps (an older tgpbx) is not replayed: its buttons say the menu expired', async () => {
+    noc.send(olga, '/profit');
+    const menu = await shows(noc, (t) => t.startsWith('📊 Profit report\nChoose a peer'));
+    await noc.pressButton(olga, menu, data(menu, 'carrier-a')).answer;
+    await until('the interval menu', () => current(noc, menu.message_id).text!.includes('Choose the interval'));
+    const row = await until('the conversation state stored', () => mod.app.db('rp_conversations').where({ key: `default:${noc.id}` }).first());
+    const state = JSON.parse(row.state);
+    state.version[1] = 1; // as the previous steps stored it
+    await mod.app.db('rp_conversations').where({ key: row.key }).update({ state: JSON.stringify(state) });
+    const answer = await noc.pressButton(olga, current(noc, menu.message_id), data(current(noc, menu.message_id), 'Today')).answer;
+    assert.equal(answer.text, 'This menu has expired: send /profit again.');
+    assert.match(current(noc, menu.message_id).text!, /Choose the interval/, 'the message is left as it was');
   });
 });

@@ -23,6 +23,14 @@ export interface ReportsBotDeps {
   now: () => number;
 }
 
+/**
+ * The version of the /profit steps stored in rp_conversations. A stored conversation is
+ * replayed step by step, so one saved by other steps cannot be resumed: bump this when the
+ * steps change (2: language and time zone read first), and conversations stored by the
+ * previous version are dropped (their buttons say the menu expired) instead of replayed wrongly.
+ */
+const PROFIT_CONVERSATION_VERSION = 2;
+
 /** An abandoned /profit menu stops waiting after this long. */
 const CONVERSATION_TIMEOUT_MS = 30 * 60_000;
 
@@ -78,7 +86,7 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
 
   bot.use(
     conversations<Outer, Context>({
-      storage: { type: 'key', getStorageKey: (ctx) => (ctx.chatId === undefined ? undefined : `${botId}:${ctx.chatId}`), adapter: conversationStorage(deps.db, deps.now) },
+      storage: { type: 'key', version: PROFIT_CONVERSATION_VERSION, getStorageKey: (ctx) => (ctx.chatId === undefined ? undefined : `${botId}:${ctx.chatId}`), adapter: conversationStorage(deps.db, deps.now) },
     }),
   );
   bot.use(createConversation<Outer, Context>(profitConversation, { id: 'profit', parallel: true, maxMillisecondsToWait: CONVERSATION_TIMEOUT_MS }));
