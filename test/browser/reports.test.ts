@@ -88,17 +88,95 @@ describe('Reports pages in Chromium', function () {
     assert.equal(await page.locator('tr[data-chat="-1003000"]').getAttribute('data-status'), 'approved');
   });
 
-  it('decks: an import lists its rejected lines with line numbers and reasons', async () => {
+  it('decks: an import with rejected lines stores nothing and lists them; the good lines go in only when the admin ticks "anyway"', async () => {
     await page.goto(`${mod.app.url}/reports/decks`);
-    await page.fill('.rp-import input[name=peer]', 'carrier-b');
-    await page.fill('#rp-csv', 'prefix,name,rate,increments,from-date\n7,Russia,0.05,60/60,\n7x,Bad,0.05,60/60,\n44,UK,cheap,60/60,');
+    await page.fill('.rp-import input[name=peer]', 'carrier-a');
+    await page.selectOption('.rp-import select[name=kind]', 'cost');
+    await page.fill('#rp-csv', 'prefix,name,rate,increments,from-date\n7916,Russia MTS Moscow,0.09,60/60,\n7x,Bad,0.05,60/60,\n44,UK,cheap,60/60,');
     await page.click('.rp-import button[type=submit]');
     await page.waitForSelector('#import-result');
-    assert.equal(await page.locator('#import-result .accepted').textContent(), '1');
+    assert.equal(await page.locator('#import-result').getAttribute('data-stored'), 'false');
+    assert.match((await page.locator('#import-result').textContent())!, /Nothing imported, the deck is as it was\. The file has 1 good line and 2 rejected lines\. Importing the good lines would replace 6 rates with 1 \(1 changed, 5 removed\)/);
     const rejected = await page.locator('.rp-rejected tbody tr').allTextContents();
     assert.equal(rejected.length, 2);
     assert.match(rejected[0]!, /^3.*prefix must be 1 to 15 digits/);
     assert.match(rejected[1]!, /^4.*rate "cheap"/);
+    assert.equal((await mod.app.reports.decks.info('carrier-a', 'cost'))!.rates, 6, 'the deck is unchanged');
+    // The form comes back filled in, with the explicit choice.
+    assert.equal(await page.inputValue('.rp-import input[name=peer]'), 'carrier-a');
+    assert.match(await page.inputValue('#rp-csv'), /44,UK,cheap/);
+    assert.match((await page.locator('.rp-partial').textContent())!, /Import the 1 good line into carrier-a \(cost\) anyway and leave the 2 rejected lines out: this replaces 6 rates with 1 \(1 changed, 5 removed\)/);
+    await page.screenshot({ path: screenshotPath('reports-decks-refused'), fullPage: true });
+
+    // The choice is for that deck: ticked after switching to another peer, it is asked again for that one.
+    await page.fill('.rp-import input[name=peer]', 'carrier-b');
+    await page.check('.rp-partial input[name=partial]');
+    await page.click('.rp-import button[type=submit]');
+    await page.waitForSelector('#import-result');
+    assert.match((await page.locator('p.error').textContent())!, /changed since you chose to import the good lines, so nothing was imported/);
+    assert.equal(await mod.app.reports.decks.info('carrier-b', 'cost'), undefined);
+    assert.match((await page.locator('.rp-partial').textContent())!, /into carrier-b \(cost\) anyway and leave the 2 rejected lines out: this creates the deck with 1 rate/);
+    await page.check('.rp-partial input[name=partial]');
+    await page.click('.rp-import button[type=submit]');
+    await page.waitForSelector('#import-result[data-stored=true]');
+    assert.match((await page.locator('#import-result .notice').textContent())!, /^1 rate imported: created the deck with 1 rate \(version 1\)\. 2 rejected lines were left out, as you chose\./);
+    assert.equal((await mod.app.reports.decks.info('carrier-a', 'cost'))!.rates, 6);
+    assert.equal((await mod.app.reports.decks.info('carrier-b', 'cost'))!.rates, 1);
     await page.screenshot({ path: screenshotPath('reports-decks'), fullPage: true });
+  });
+  it('decks: one rate is added, edited and deleted on the deck view; bad input is explained next to each field', async () => {
+    const { decks } = mod.app.reports;
+    await page.goto(`${mod.app.url}/reports/decks?deck=carrier-a&kind=sell#rates`);
+    assert.equal(await page.locator('.rp-rates tbody tr').count(), 6);
+    await page.fill('#rate-prefix', '79x');
+    await page.fill('#rate-name', 'Russia test');
+    await page.fill('#rate-rate', 'cheap');
+    await page.fill('#rate-increments', 'sixty');
+    await page.fill('#rate-from', '2026-02-30');
+    await page.click('#rate-form button[type=submit]');
+    await page.waitForSelector('#rate-prefix-problem');
+    const problem = (name: string) => page.locator(`#rate-${name}-problem`).textContent();
+    assert.equal(await problem('prefix'), 'The prefix is 1 to 15 digits.');
+    assert.equal(await problem('rate'), 'The rate per minute must be an amount like 10 or 0.0125.');
+    assert.equal(await problem('increments'), 'Increments are like 60/60, 1/1 or 30/6.');
+    assert.equal(await problem('from'), 'The date is like 2026-11-01, or empty for always.');
+    assert.equal(await page.locator('#rate-name-problem').count(), 0);
+    assert.equal(await page.getAttribute('#rate-prefix', 'aria-invalid'), 'true');
+    assert.equal(await page.inputValue('#rate-name'), 'Russia test', 'what was typed stays');
+    assert.equal((await decks.info('carrier-a', 'sell'))!.rates, 6);
+    await page.screenshot({ path: screenshotPath('reports-rate-problems'), fullPage: true });
+
+    await page.fill('#rate-prefix', '+7999');
+    await page.fill('#rate-rate', '0.2');
+    await page.fill('#rate-increments', '1/1');
+    await page.fill('#rate-from', '');
+    await page.click('#rate-form button[type=submit]');
+    await page.waitForSelector('#rate-saved');
+    assert.deepEqual(await page.locator('.rp-rates tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-rate'))), ['7999'], 'the view narrows to the saved prefix');
+    assert.match((await page.locator('tr[data-rate="7999"]').textContent())!, /Russia test\s*0\.20\s*1\/1/);
+    assert.equal((await decks.info('carrier-a', 'sell'))!.rates, 7);
+
+    // Edit: the form comes filled in; a new date moves the rate instead of adding another.
+    await page.goto(`${mod.app.url}/reports/decks?deck=carrier-a&kind=sell&prefix=447#rates`);
+    await page.click('tr[data-rate="447"] a.edit');
+    await page.waitForSelector('#rate-form input[name=replaces]', { state: 'attached' });
+    assert.equal(await page.locator('#rate-form-title').textContent(), 'Edit the rate');
+    assert.deepEqual([await page.inputValue('#rate-prefix'), await page.inputValue('#rate-name'), await page.inputValue('#rate-rate'), await page.inputValue('#rate-increments'), await page.inputValue('#rate-from')], ['447', 'UK mobile', '0.06', '60/60', '']);
+    await page.fill('#rate-rate', '0.11');
+    await page.fill('#rate-from', '2026-12-01');
+    await page.screenshot({ path: screenshotPath('reports-rate-edit'), fullPage: true });
+    await page.click('#rate-form button[type=submit]');
+    await page.waitForSelector('#rate-saved');
+    const uk = await decks.rates('carrier-a', 'sell', { prefix: '447' });
+    assert.deepEqual(uk.map((r) => [r.prefix, r.rateMicro, r.effectiveFrom]), [['447', 110_000, Date.UTC(2026, 10, 30, 21)]]);
+    assert.equal((await decks.info('carrier-a', 'sell'))!.rates, 7);
+
+    // Delete.
+    await page.goto(`${mod.app.url}/reports/decks?deck=carrier-a&kind=sell&prefix=7999#rates`);
+    await page.click('tr[data-rate="7999"] button.delete');
+    await page.waitForSelector('#rate-saved');
+    assert.equal(await page.locator('#rate-saved').textContent().then((t) => t!.startsWith('Rate removed.')), true);
+    assert.equal(await page.locator('tr[data-rate="7999"]').count(), 0);
+    assert.equal((await decks.info('carrier-a', 'sell'))!.rates, 6);
   });
 });

@@ -6,6 +6,8 @@ import { BotApiServer, type SimGroup, type SimUser } from '../support/bot-api-se
 import { ManualClock } from '../support/manual-clock.js';
 import { outboxDrained, startModule, tempDataDir, until, waitForLight, type TestModule } from '../support/module.js';
 import { outboundCall, storeCalls } from '../support/rated-calls.js';
+import { WebClient } from '../support/web-client.js';
+import { AdminAuth } from '../../src/web/admin-auth.js';
 
 const TOKEN = '123456789:TESTreportsLossControlAbcdefghijklm';
 const ADMIN_TOKEN = 'test-admin-token-reports-0123456789';
@@ -160,5 +162,75 @@ describe('loss control: a crossed limit blocks the peer at the route guard, aler
     assert.equal((await api('POST', `/api/v1/reports/blocks/${blockId}/unblock`)).json.already_ended, true);
     assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
     assert.match((await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')))).text!, /unblocked by the admin \(REST API\)/);
+  });
+  it('in Russian (general.language ru): the alert, its button, the answer and the unblock message', async () => {
+    await mod.app.settings.update({ 'general.language': 'ru' });
+    await loseMoney(2);
+    const alert = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+    assert.equal(
+      alert.text,
+      [
+        '⛔ Транк carrier-uk заблокирован контролем убытков',
+        'Лимит: убыток за день не больше 1.00',
+        'За текущий день: убыток 1.20, выручка 0.80, затраты 2.00, маржа -150%',
+        'Начало периода: 22 нояб. 2026 г., 00:00',
+        'Новые звонки через carrier-uk отклоняются до 23 нояб. 2026 г., 00:00 (Europe/Moscow) или до разблокировки.',
+      ].join('\n'),
+    );
+    assert.equal(alert.reply_markup!.inline_keyboard[0]![0]!.text, '🔓 Разблокировать');
+    assert.equal((await ops.pressButton(olga, alert, buttonData(alert)).answer).text, 'Разблокировано.');
+    const note = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('✅')));
+    assert.equal(note.text, '✅ Транк carrier-uk разблокирован пользователем Olga (2001) в Telegram (22 нояб. 2026 г., 10:00). Звонки снова проходят.');
+    const blocks = (await api('GET', '/api/v1/reports/blocks')).json.blocks;
+    assert.equal(blocks[0].ended_by, 'Olga (2001) in Telegram', 'the page and REST keep their English note');
+  });
+  it('re-rating checks the limits again: a deck fix that turns today into a loss blocks and alerts; a period it touches not, nothing', async () => {
+    await loseMoney(1); // 0.60 of 1.00
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
+    // The carrier's real price was 0.20, not 0.10: the call lost 1.60.
+    assert.equal((await api('POST', '/api/v1/reports/decks/carrier-uk/cost/rates', { prefix: '44', name: 'UK', rate: '0.20' })).status, 201);
+    const yesterday = await api('POST', '/api/v1/reports/rerate', { interval: 'yesterday' });
+    assert.deepEqual(yesterday.json.loss_control, { blocked: [], still_blocked_below_limit: [] }, 'yesterday is not the day limit\'s current period');
+    assert.equal((await routeGuard('carrier-uk')).route, 'allowed');
+
+    const today = await api('POST', '/api/v1/reports/rerate', { interval: 'today', peer: 'carrier-uk' });
+    assert.equal(today.json.rated, 1);
+    assert.deepEqual(today.json.loss_control.blocked.map((b: { peer: string; period: string; profit: { value: string } }) => [b.peer, b.period, b.profit.value]), [['carrier-uk', 'day', '-1.600000']]);
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked');
+    const alert = await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+    assert.match(alert.text!, /This day: loss 1\.60, revenue 0\.40, cost 2\.00/);
+
+    // Re-rating again does not block or alert twice.
+    assert.deepEqual((await api('POST', '/api/v1/reports/rerate', { interval: 'today' })).json.loss_control.blocked, []);
+    await outboxDrained(mod.app);
+    assert.equal(alerts().length, 1);
+  });
+
+  it('re-rating that ends a loss does not lift the block: REST and the Loss control page say it is no longer over the limit', async () => {
+    await loseMoney(2);
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked');
+    await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+    // The sell rate was mistyped: 0.10, not 0.04. The day is not a loss at all.
+    assert.equal((await api('POST', '/api/v1/reports/decks/carrier-uk/sell/rates', { prefix: '44', name: 'UK', rate: '0.10' })).status, 201);
+    const rerated = await api('POST', '/api/v1/reports/rerate', { interval: 'today' });
+    assert.deepEqual(rerated.json.loss_control.blocked, []);
+    assert.deepEqual(rerated.json.loss_control.still_blocked_below_limit.map((b: { peer: string }) => b.peer), ['carrier-uk']);
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked', 'not lifted automatically');
+    const limit = (await api('GET', '/api/v1/reports/limits')).json.limits[0];
+    assert.equal(limit.blocked.still_over_limit, false);
+    assert.match(mod.logs.text, /no longer over their limit; they stay blocked/);
+
+    const password = 'reports-test-password';
+    await new AdminAuth(mod.app.db, mod.app.settings).setPassword(password);
+    const web = new WebClient(mod.app.url);
+    await web.logIn(password);
+    const page = await web.get('/reports/limits');
+    assert.match(page.text, /class="rp-below-limit">This period's figures are no longer over the limit/);
+    const _csrf = await web.csrfFrom('/reports/decks');
+    const posted = await web.postForm('/reports/decks/rerate', { _csrf, from: '2026-11-22', to: '2026-11-22', peer: 'carrier-uk' });
+    assert.equal(posted.location, '/reports/decks?saved&rerated=2&below=carrier-uk:day#rerate');
+    const decks = await web.get(posted.location!.replace(/#.*/, ''));
+    assert.match(decks.text, /2 calls re-rated\./);
+    assert.match(decks.text, /<strong>carrier-uk<\/strong> stays blocked by its day limit, although its figures are no longer over it/);
   });
 });

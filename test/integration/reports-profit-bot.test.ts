@@ -3,6 +3,7 @@ import { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import { BotApiServer, type SimGroup, type SimUser } from '../support/bot-api-server.js';
 import { ManualClock } from '../support/manual-clock.js';
+import fs from 'node:fs';
 import { startModule, until, waitForLight, type TestModule } from '../support/module.js';
 import { outboundCall, storeCalls } from '../support/rated-calls.js';
 
@@ -139,5 +140,73 @@ describe('/profit in Telegram, through the Bot API emulator', function () {
     await mod.app.reports.chats.setPeers(chat.id, ['carrier-b']);
     const answer = await noc.pressButton(olga, current(noc, menu.message_id), data(current(noc, menu.message_id), '▶')).answer;
     assert.equal(answer.text, 'This chat may no longer see this peer.');
+  });
+  it('in Russian (general.language ru): menus, buttons, the table with Russian plurals and dates, a wrong range and "not available"', async () => {
+    await mod.app.settings.update({ 'general.language': 'ru', 'reports.unregistered_chats': 'not_allowed' });
+    noc.send(olga, '/profit');
+    const menu = await shows(noc, (t) => t.startsWith('📊 Отчёт о прибыли\nВыберите транк:'));
+    assert.deepEqual(menu.reply_markup!.inline_keyboard.flat().map((b) => b.text), ['carrier-a', 'carrier-b', 'Отмена']);
+    await noc.pressButton(olga, menu, data(menu, 'carrier-a')).answer;
+    await until('the interval menu', () => current(noc, menu.message_id).text!.includes('Выберите период'));
+    const intervals = current(noc, menu.message_id);
+    assert.equal(intervals.text, '📊 Отчёт о прибыли: carrier-a\nВыберите период:');
+    assert.deepEqual(intervals.reply_markup!.inline_keyboard.flat().map((b) => b.text), ['Последний час', 'Сегодня', 'Вчера', 'Эта неделя', 'Этот месяц', 'Свои даты…', 'Отмена']);
+
+    await noc.pressButton(olga, intervals, data(intervals, 'Свои даты…')).answer;
+    await until('the range question', () => current(noc, menu.message_id).text!.includes('Ответьте на это сообщение двумя датами'));
+    noc.send(olga, 'вчера', { replyTo: current(noc, menu.message_id) });
+    await until('the range explained', () => current(noc, menu.message_id).text!.includes('«вчера» — не диапазон дат'));
+    noc.send(olga, '2026-11-22 2026-11-22', { replyTo: current(noc, menu.message_id) });
+    await until('the table', () => current(noc, menu.message_id).text!.startsWith('📊 Прибыль: carrier-a, 22 нояб. 2026 г., 00:00 – 23 нояб. 2026 г., 00:00'));
+    const table = current(noc, menu.message_id);
+    const text = table.text!;
+    assert.match(text, /^1\. \d+ Dest \d+\n {3}\d+ звон(ок|ка|ков) · \d+\.0 мин · выручка \d+\.\d\d · затраты \d+\.\d\d · прибыль -?\d+\.\d\d · маржа -?[\d.]+%$/m);
+    assert.match(text, /\n {3}1 звонок · 1\.0 мин · /, 'one call: звонок');
+    assert.match(text, /Итого: 12 кодов\n {3}12 звонков · 78\.0 мин · выручка 1\.56 · затраты /);
+    assert.match(text, /Страница 1 из 2$/);
+    assert.deepEqual(table.reply_markup!.inline_keyboard.flat().map((b) => b.text), ['1/2', '▶', '⬇ Прислать CSV']);
+    await noc.pressButton(olga, table, data(table, '▶')).answer;
+    await until('page 2', () => current(noc, menu.message_id).text!.includes('Страница 2 из 2'));
+
+    strangers.addBot(eve);
+    strangers.send(eve, '/profit');
+    assert.equal((await strangers.waitForMessage()).text, 'Отчёты в этом чате недоступны. Попросите администратора АТС зарегистрировать чат.');
+  });
+  it('a conversation half-way through (peer chosen) survives a restart: after it, the interval button finishes the same message', async () => {
+    noc.send(olga, '/profit');
+    const menu = await shows(noc, (t) => t.startsWith('📊 Profit report\nChoose a peer'));
+    await noc.pressButton(olga, menu, data(menu, 'carrier-a')).answer;
+    await until('the interval menu', () => current(noc, menu.message_id).text!.includes('Profit report: carrier-a\nChoose the interval'));
+    await until('the conversation state stored', async () => (await mod.app.db('rp_conversations').where({ key: `default:${noc.id}` }).first()) !== undefined);
+
+    // tgpbx restarts on the same data directory (an update, a crash), an hour later.
+    const dataDir = mod.dataDir;
+    await mod.app.stop();
+    const again = await startModule({ TGPBX_BOT_API_ROOT: telegram.apiRoot }, { clock: new ManualClock(T0 + 2 * 3_600_000), dataDir });
+    mod = { ...again, close: async () => (await again.close(), fs.rmSync(dataDir, { recursive: true, force: true })) };
+    await waitForLight(mod.app.status, 'bot:default', 'green');
+
+    await storeCalls(mod.app, [outboundCall({ trunk: 'carrier-a', dialed: '4415550000', startedAt: T0 + 3_600_000, talkSeconds: 120 })]);
+    const intervals = current(noc, menu.message_id);
+    const answer = await noc.pressButton(olga, intervals, data(intervals, 'Today')).answer;
+    assert.equal(answer.text, undefined, 'not "this menu has expired"');
+    await until('the table', () => current(noc, menu.message_id).text!.startsWith('📊 Profit: carrier-a, Today'));
+    // "Now" is the restarted module's (12:00), and the call stored after the restart counts: 13 calls, 80 minutes.
+    assert.match(current(noc, menu.message_id).text!, /^22 Nov 2026, 00:00 – 22 Nov 2026, 12:00 \(Europe\/Moscow\)$/m);
+    assert.match(current(noc, menu.message_id).text!, /Total: 12 codes\n {3}13 calls · 80\.0 min · /);
+    assert.equal(noc.inbox().length, 1, 'still the one message');
+  });
+  it('a conversation stored by other /profit steps (an older tgpbx) is not replayed: its buttons say the menu expired', async () => {
+    noc.send(olga, '/profit');
+    const menu = await shows(noc, (t) => t.startsWith('📊 Profit report\nChoose a peer'));
+    await noc.pressButton(olga, menu, data(menu, 'carrier-a')).answer;
+    await until('the interval menu', () => current(noc, menu.message_id).text!.includes('Choose the interval'));
+    const row = await until('the conversation state stored', () => mod.app.db('rp_conversations').where({ key: `default:${noc.id}` }).first());
+    const state = JSON.parse(row.state);
+    state.version[1] = 1; // as the previous steps stored it
+    await mod.app.db('rp_conversations').where({ key: row.key }).update({ state: JSON.stringify(state) });
+    const answer = await noc.pressButton(olga, current(noc, menu.message_id), data(current(noc, menu.message_id), 'Today')).answer;
+    assert.equal(answer.text, 'This menu has expired: send /profit again.');
+    assert.match(current(noc, menu.message_id).text!, /Choose the interval/, 'the message is left as it was');
   });
 });

@@ -6,7 +6,7 @@ import { outboundCall, storeCalls } from '../support/rated-calls.js';
 const ADMIN_TOKEN = 'test-admin-token-reports-0123456789';
 const T0 = Date.UTC(2026, 10, 22, 7, 0); // 10:00 in Moscow
 
-const COST_CSV = ['prefix,name,rate,increments,from-date', '7,Russia,0.05,60/60,', '7916,Russia MTS,0.08,1/1,', '44,UK,0.02,60/60,', 'oops,Broken,1,1/1,'].join('\n');
+const COST_CSV = ['prefix,name,rate,increments,from-date', '7,Russia,0.05,60/60,', '7916,Russia MTS,0.08,1/1,', '44,UK,0.02,60/60,'].join('\n');
 const SELL_CSV = ['7,Russia,0.07,60/60,', '7916,Russia MTS,0.12,30/6,,0.01', '44,UK,0.01,60/60,'].join('\n');
 
 describe('reports: decks, rating, re-rating and the profit query', function () {
@@ -30,15 +30,48 @@ describe('reports: decks, rating, re-rating and the profit query', function () {
   });
   afterEach(() => mod.close());
 
-  it('imports a deck from CSV: the good lines replace the deck, the bad ones come back with line and reason', async () => {
-    const res = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', COST_CSV, 'text/csv');
-    assert.equal(res.status, 200);
-    assert.equal(res.json.accepted, 3);
-    assert.deepEqual(res.json.rejected.map((r: { line: number }) => r.line), [5]);
-    assert.match(res.json.rejected[0].reason, /prefix/);
-    const nothing = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', 'x,y', 'text/csv');
-    assert.equal(nothing.status, 400, 'a file with no good line leaves the deck alone');
-    assert.equal((await api('GET', '/api/v1/reports/decks')).json.decks[0].rates, 3);
+  it('imports a deck from CSV all or nothing: one rejected line stores nothing and lists the lines; partial=1 stores the good ones and says what changed', async () => {
+    const deckOf = async () => (await api('GET', '/api/v1/reports/decks')).json.decks.find((d: { peer: string; kind: string }) => d.peer === 'carrier-a' && d.kind === 'cost');
+    const clean = COST_CSV;
+    const first = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', clean, 'text/csv');
+    assert.equal(first.status, 200);
+    assert.deepEqual([first.json.stored, first.json.accepted, first.json.rejected_total], [true, 3, 0]);
+    assert.deepEqual(first.json.change, { before: 0, after: 3, added: 3, removed: 0, changed: 0, unchanged: 0 });
+    const version = (await deckOf()).version;
+
+    // A typo in one line: nothing is stored, the deck keeps its 3 rates and its version.
+    const typo = [clean, '4420,London,0.03,60/60,', 'oops,Broken,1,1/1,'].join('\n');
+    const refused = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', typo, 'text/csv');
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.stored, false);
+    assert.deepEqual(refused.json.rejected.map((r: { line: number }) => r.line), [6]);
+    assert.match(refused.json.rejected[0].reason, /prefix/);
+    assert.deepEqual([refused.json.accepted, refused.json.rejected_total], [4, 1]);
+    assert.match(refused.json.error, /nothing was imported, the deck is unchanged.*partial=1/);
+    assert.deepEqual(refused.json.change, { before: 3, after: 4, added: 1, removed: 0, changed: 0, unchanged: 3 }, 'what storing the good lines would do');
+    assert.deepEqual([(await deckOf()).rates, (await deckOf()).version], [3, version]);
+
+    // Columns in the wrong order (name first): every line is rejected, the deck stays.
+    const swapped = ['Russia,7,0.05,60/60,', 'UK,44,0.02,60/60,'].join('\n');
+    const wrong = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', swapped, 'text/csv');
+    assert.deepEqual([wrong.status, wrong.json.stored, wrong.json.accepted, wrong.json.rejected_total], [400, false, 0, 2]);
+    assert.equal((await deckOf()).rates, 3);
+
+    // A big file with many bad lines: the first 100 are listed, with the total.
+    const many = Array.from({ length: 150 }, (_, i) => `x${i},Bad,0.01,60/60,`).concat(['7,Russia,0.05,60/60,']).join('\n');
+    const big = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', many, 'text/csv');
+    assert.deepEqual([big.status, big.json.rejected.length, big.json.rejected_total, big.json.rejected[99].line], [400, 100, 150, 100]);
+    assert.equal((await deckOf()).rates, 3);
+
+    // Asked for explicitly: the good lines are stored, with what they changed.
+    const partial = await api('PUT', '/api/v1/reports/decks/carrier-a/cost?partial=1', ['7,Russia,0.06,60/60,', '44,UK,0.02,60/60,', 'oops,Broken,1,1/1,'].join('\n'), 'text/csv');
+    assert.equal(partial.status, 200);
+    assert.deepEqual([partial.json.stored, partial.json.partial, partial.json.accepted, partial.json.rejected_total], [true, true, 2, 1]);
+    assert.deepEqual(partial.json.change, { before: 3, after: 2, added: 0, removed: 1, changed: 1, unchanged: 1 });
+    assert.deepEqual([(await deckOf()).rates, (await deckOf()).version], [2, version + 1]);
+    const json = await api('PUT', '/api/v1/reports/decks/carrier-a/cost', { csv: typo, partial: true });
+    assert.deepEqual([json.status, json.json.accepted, json.json.change.before, json.json.change.after], [200, 4, 2, 4]);
+    assert.equal((await api('PUT', '/api/v1/reports/decks/carrier-a/cost', 'x,y', 'text/csv')).status, 400, 'a file with no good line is refused even with partial');
   });
 
   it('rates each answered outbound call as it is stored; groups profit by code, sorted by profit, with totals', async () => {

@@ -4,8 +4,10 @@ import { parseDeckCsv, type DeckRate } from '../../src/features/reports/deck-csv
 import { formatMoney, parseMoney } from '../../src/features/reports/money.js';
 import { intervalSpan, parseRange, periodAt } from '../../src/features/reports/periods.js';
 import { PrefixTrie } from '../../src/features/reports/prefix-trie.js';
-import { RateDeck } from '../../src/features/reports/rate-decks.js';
+import { changeText, countOf } from '../../src/features/reports/deck-import.js';
+import { deckChange, RateDeck } from '../../src/features/reports/rate-decks.js';
 import { numberDigits, rateCall } from '../../src/features/reports/rating.js';
+import { ruPlural } from '../../src/features/reports/texts.js';
 
 const rate = (prefix: string, name: string, perMinute: string, opts: Partial<DeckRate> = {}): DeckRate => ({
   prefix,
@@ -197,6 +199,26 @@ describe('rate deck CSV import', () => {
     const { rates, rejected } = parseDeckCsv('380;Ukraine;0,045;30/6;2026-11-01;0,01', tz);
     assert.deepEqual(rejected, []);
     assert.deepEqual([rates[0]!.rateMicro, rates[0]!.firstIncrement, rates[0]!.nextIncrement, rates[0]!.connectionFeeMicro], [45_000, 30, 6, 10_000]);
+  });
+});
+
+describe('what a deck import changes', () => {
+  it('compares by prefix and date: new, changed (price, name, increments or fee), unchanged, removed', () => {
+    const before = [rate('7', 'Russia', '0.05'), rate('44', 'UK', '0.02'), rate('49', 'Germany', '0.02'), rate('44', 'UK', '0.03', { effectiveFrom: 1000 })];
+    const after = [rate('7', 'Russia', '0.05'), rate('44', 'UK', '0.025'), rate('33', 'France', '0.02'), rate('44', 'UK', '0.03', { effectiveFrom: 1000, firstIncrement: 1 })];
+    assert.deepEqual(deckChange(before, after), { before: 4, after: 4, added: 1, removed: 1, changed: 2, unchanged: 1 });
+    assert.equal(changeText(deckChange(before, after), 'past'), 'replaced 4 rates with 4 (1 new, 2 changed, 1 unchanged, 1 removed)');
+    assert.equal(changeText(deckChange(before, after.slice(0, 1)), 'conditional'), 'would replace 4 rates with 1 (1 unchanged, 3 removed)');
+    assert.equal(changeText(deckChange(before, after.slice(0, 1)), 'present'), 'replaces 4 rates with 1 (1 unchanged, 3 removed)');
+    assert.equal(changeText(deckChange([], after.slice(0, 1)), 'past'), 'created the deck with 1 rate');
+    assert.deepEqual([countOf(1, 'rate'), countOf(0, 'rate'), countOf(2, 'line')], ['1 rate', '0 rates', '2 lines']);
+  });
+});
+
+describe('Russian plurals in the bot\'s messages', () => {
+  it('1 звонок, 2 звонка, 5 звонков, 11 звонков, 21 звонок, 22 звонка, 112 звонков', () => {
+    const calls = (n: number) => `${n} ${ruPlural(n, 'звонок', 'звонка', 'звонков')}`;
+    assert.deepEqual([1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111, 112].map(calls), ['1 звонок', '2 звонка', '4 звонка', '5 звонков', '11 звонков', '12 звонков', '14 звонков', '21 звонок', '22 звонка', '25 звонков', '101 звонок', '111 звонков', '112 звонков']);
   });
 });
 

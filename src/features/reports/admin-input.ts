@@ -88,7 +88,7 @@ export const rateInput = (timeZone: string) =>
       .string({ message: 'Enter the prefix.' })
       .transform((v) => v.trim().replace(/^\+/, ''))
       .pipe(z.string().regex(/^\d{1,15}$/, 'The prefix is 1 to 15 digits.')),
-    name: z.string().trim().max(128).optional().default(''),
+    name: z.string().trim().max(128, 'The name has at most 128 characters.').optional().default(''),
     rate: money('the rate per minute'),
     increments: z
       .string()

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { SettingsStore } from '../../settings/settings-store.js';
 import { requireAdminToken } from '../../web/api-auth.js';
 import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText, rateInput } from './admin-input.js';
-import { parseDeckCsv } from './deck-csv.js';
+import { importDeck } from './deck-import.js';
 import type { Reports } from './index.js';
 import { LossControlError, type PeerBlock } from './loss-control.js';
 import type { LossLimit } from './loss-limits.js';
@@ -31,7 +31,7 @@ export function chatJson(c: ReportChat) {
   return { id: c.id, chat_id: c.chatId, bot_id: c.botId, title: c.title, status: c.status, peers: c.peers, created_at: c.createdAt, approved_at: c.approvedAt };
 }
 
-export function limitJson(l: LossLimit, open: PeerBlock | undefined) {
+export function limitJson(l: LossLimit, open: PeerBlock | undefined, stillOverLimit?: boolean) {
   return {
     id: l.id,
     peer: l.peer,
@@ -40,7 +40,8 @@ export function limitJson(l: LossLimit, open: PeerBlock | undefined) {
     min_margin_percent: l.minMarginBp === null ? null : l.minMarginBp / 100,
     alert_chat: l.alertChatRowId,
     enabled: l.enabled,
-    blocked: open ? blockJson(open) : null,
+    // still_over_limit false: this period's figures (after a re-rating, say) are no longer over the limit; the block stays until unblocked.
+    blocked: open ? { ...blockJson(open), still_over_limit: stillOverLimit ?? true } : null,
   };
 }
 
@@ -101,16 +102,25 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     };
   });
 
-  // The whole deck from CSV (text/csv body, or JSON {"csv": "..."}): the accepted lines replace the deck.
+  // The whole deck from CSV (text/csv body, or JSON {"csv": "...", "partial": true}). All or
+  // nothing: a file with a rejected line stores nothing, unless ?partial=1 (or "partial": true) asks
+  // to store its good lines anyway.
   api.put('/reports/decks/:peer/:kind', { bodyLimit: deckBodyLimit }, async (req, reply) => {
     const deck = deckParams(req.params);
     if (!deck) return reply.code(400).send({ error: 'The path is /reports/decks/<peer>/<cost|sell>.' });
-    const csv = typeof req.body === 'string' ? req.body : typeof (req.body as { csv?: unknown })?.csv === 'string' ? (req.body as { csv: string }).csv : undefined;
+    const json = typeof req.body === 'object' && req.body !== null ? (req.body as { csv?: unknown; partial?: unknown }) : undefined;
+    const csv = typeof req.body === 'string' ? req.body : typeof json?.csv === 'string' ? json.csv : undefined;
     if (csv === undefined) return reply.code(400).send({ error: 'Send the deck as text/csv, or JSON {"csv": "..."}.' });
-    const parsed = parseDeckCsv(csv, tz());
-    if (!parsed.rates.length) return reply.code(400).send({ error: 'No line of the file could be imported; the deck is unchanged.', accepted: 0, rejected: parsed.rejected });
-    const version = await reports.decks.replace(deck.peer, deck.kind, parsed.rates);
-    return { peer: deck.peer, kind: deck.kind, version, accepted: parsed.rates.length, rejected: parsed.rejected };
+    const flag = (req.query as { partial?: string }).partial;
+    const partial = json?.partial === true || flag === '1' || flag === 'true' || flag === 'yes';
+    const r = await importDeck(reports.decks, { peer: deck.peer, kind: deck.kind, csv, partial, timeZone: tz() });
+    const common = { peer: r.peer, kind: r.kind, accepted: r.accepted, rejected: r.rejected, rejected_total: r.rejectedTotal, change: r.change };
+    if (r.stored) return { ...common, stored: true, version: r.version, partial: r.partial };
+    const error =
+      r.why === 'no_lines'
+        ? 'No line of the file could be imported; the deck is unchanged.'
+        : `${r.rejectedTotal} line(s) rejected: nothing was imported, the deck is unchanged. Fix them, or send again with ?partial=1 to store the ${r.accepted} good line(s) anyway.`;
+    return reply.code(400).send({ error, ...common, stored: false });
   });
 
   api.post('/reports/decks/:peer/:kind/rates', async (req, reply) => {
@@ -119,7 +129,9 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     const parsed = rateInput(tz()).safeParse(req.body ?? {});
     if (!parsed.success) return reply.code(400).send({ error: problemText(parsed.error) });
     const r = parsed.data;
-    await reports.decks.putRate(deck.peer, deck.kind, { prefix: r.prefix, name: r.name, rateMicro: r.rate, firstIncrement: r.increments.first, nextIncrement: r.increments.next, connectionFeeMicro: r.connection_fee, effectiveFrom: r.from });
+    const replaces = (req.body as { replaces?: unknown } | undefined)?.replaces;
+    if (replaces !== undefined && replaces !== null && !(Number.isSafeInteger(replaces) && (replaces as number) > 0)) return reply.code(400).send({ error: 'replaces is the id of the rate being edited.' });
+    await reports.decks.putRate(deck.peer, deck.kind, { prefix: r.prefix, name: r.name, rateMicro: r.rate, firstIncrement: r.increments.first, nextIncrement: r.increments.next, connectionFeeMicro: r.connection_fee, effectiveFrom: r.from }, (replaces as number | null | undefined) ?? undefined);
     return reply.code(201).send({ ok: true });
   });
 
@@ -143,8 +155,15 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     if (!span) return reply.code(400).send({ error: 'from and to are dates like 2026-11-01.' });
     const peer = body.peer ? peerName.safeParse(body.peer) : undefined;
     if (peer && !peer.success) return reply.code(400).send({ error: problemText(peer.error) });
-    const result = await reports.rater.rerate({ from: span.from, to: span.to, peer: peer?.data });
-    return { from: span.from, to: span.to, peer: peer?.data ?? null, rated: result.rated, replaced: result.removed };
+    const result = await reports.rerate({ from: span.from, to: span.to, peer: peer?.data });
+    return {
+      from: span.from,
+      to: span.to,
+      peer: peer?.data ?? null,
+      rated: result.rated,
+      replaced: result.removed,
+      loss_control: { blocked: result.lossControl.blocked.map(blockJson), still_blocked_below_limit: result.lossControl.belowLimit.map(blockJson) },
+    };
   });
 
   api.get('/reports/profit', async (req, reply) => {
@@ -197,7 +216,12 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
 
   api.get('/reports/limits', async () => {
     const open = reports.lossControl.openBlocks();
-    return { limits: reports.lossControl.listLimits().map((l) => limitJson(l, open.find((b) => b.limitId === l.id))) };
+    const limits = [];
+    for (const l of reports.lossControl.listLimits()) {
+      const block = open.find((b) => b.limitId === l.id);
+      limits.push(limitJson(l, block, block ? await reports.lossControl.stillOverLimit(block) : undefined));
+    }
+    return { limits };
   });
 
   api.post('/reports/limits', async (req, reply) => {
@@ -230,7 +254,7 @@ export const reportsApiRoutes: FastifyPluginAsync<ReportsApiDeps> = async (api, 
     const id = pathId((req.params as { id: string }).id);
     if (id === undefined) return reply.code(404).send({ error: 'No such block.' });
     try {
-      const ended = await reports.lossControl.unblock(id, 'the admin (REST API)');
+      const ended = await reports.lossControl.unblock(id, { via: 'api' });
       return { id, unblocked: ended, already_ended: !ended };
     } catch (err) {
       return refuse(reply, err);

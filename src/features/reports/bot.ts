@@ -6,11 +6,11 @@ import type { SettingsStore } from '../../settings/settings-store.js';
 import type { Database } from '../../storage/database.js';
 import { conversationStorage } from './conversation-storage.js';
 import { LossControlError, type LossControl } from './loss-control.js';
-import { INTERVAL_LABELS, intervalSpan, parseRange, REPORT_INTERVALS, formatSpan, type ReportInterval, type Span } from './periods.js';
+import { intervalSpan, parseRange, REPORT_INTERVALS, formatSpan, type ReportInterval, type Span } from './periods.js';
 import { profitCsv, profitReport } from './profit.js';
 import type { ReportChats } from './report-chats.js';
 import { profitMessage } from './report-message.js';
-import { INTERVAL_BUTTONS, texts } from './texts.js';
+import { reportTexts } from './texts.js';
 
 type Outer = ConversationFlavor<Context>;
 
@@ -22,6 +22,14 @@ export interface ReportsBotDeps {
   logger: Logger;
   now: () => number;
 }
+
+/**
+ * The version of the /profit steps stored in rp_conversations. A stored conversation is
+ * replayed step by step, so one saved by other steps cannot be resumed: bump this when the
+ * steps change (2: language and time zone read first), and conversations stored by the
+ * previous version are dropped (their buttons say the menu expired) instead of replayed wrongly.
+ */
+const PROFIT_CONVERSATION_VERSION = 2;
 
 /** An abandoned /profit menu stops waiting after this long. */
 const CONVERSATION_TIMEOUT_MS = 30 * 60_000;
@@ -51,6 +59,9 @@ function who(ctx: Context): string {
 export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Context> {
   const bot = new Composer<Outer>();
   const tz = () => deps.settings.get('general.timezone');
+  const language = () => deps.settings.get('general.language');
+  /** The texts in the language of the moment (Settings, general.language). */
+  const texts = () => reportTexts(language());
 
   // A group the bot was just added to waits for the admin's approval on the Reports page.
   bot.on('my_chat_member', async (ctx, next) => {
@@ -69,13 +80,13 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
     await deps.chats.logRefusal({ chatId: String(ctx.chat.id), botId, user: who(ctx), what });
     deps.logger.warn({ bot: botId, chat: ctx.chat.id, user: ctx.from?.id, what }, 'report request from a chat that is not registered: refused');
     const say = deps.settings.get('reports.unregistered_chats') === 'not_allowed';
-    if (ctx.callbackQuery) return ctx.answerCallbackQuery(say ? { text: texts.notAllowed, show_alert: true } : undefined);
-    if (say) await ctx.reply(texts.notAllowed);
+    if (ctx.callbackQuery) return ctx.answerCallbackQuery(say ? { text: texts().notAllowed, show_alert: true } : undefined);
+    if (say) await ctx.reply(texts().notAllowed);
   });
 
   bot.use(
     conversations<Outer, Context>({
-      storage: { type: 'key', getStorageKey: (ctx) => (ctx.chatId === undefined ? undefined : `${botId}:${ctx.chatId}`), adapter: conversationStorage(deps.db, deps.now) },
+      storage: { type: 'key', version: PROFIT_CONVERSATION_VERSION, getStorageKey: (ctx) => (ctx.chatId === undefined ? undefined : `${botId}:${ctx.chatId}`), adapter: conversationStorage(deps.db, deps.now) },
     }),
   );
   bot.use(createConversation<Outer, Context>(profitConversation, { id: 'profit', parallel: true, maxMillisecondsToWait: CONVERSATION_TIMEOUT_MS }));
@@ -83,6 +94,9 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
   /** Peer, interval, table: every step edits the one message the bot sent first. */
   async function profitConversation(conversation: Conversation<Outer, Context>, ctx: Context): Promise<void> {
     const chatId = String(ctx.chat!.id);
+    // Language and time zone are read once, so a replay after any update sees the same.
+    const { lang, timeZone } = await conversation.external(() => ({ lang: language(), timeZone: tz() }));
+    const texts = reportTexts(lang);
     const peers = await conversation.external(async () => (await deps.chats.allowed(chatId, botId))?.peers ?? []);
     if (!peers.length) {
       await ctx.reply(texts.noPeers);
@@ -99,7 +113,7 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
     const peer = peers[Number(peerIndex[1])]!;
 
     await edit(chosen, texts.chooseInterval(peer), [
-      ...rows(INTERVAL_BUTTONS.map((b) => ({ text: b.text, callback_data: `rp:i:${b.interval}` })), 3),
+      ...rows(REPORT_INTERVALS.map((i) => ({ text: texts.intervals[i], callback_data: `rp:i:${i}` })), 3),
       [{ text: texts.customRange, callback_data: 'rp:i:custom' }, { text: texts.cancel, callback_data: 'rp:x' }],
     ]);
     const picked = await conversation.waitUntil(onMenu);
@@ -111,7 +125,7 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
     let label: string;
     let last: Context = picked;
     if (interval === 'custom') {
-      await edit(picked, texts.askRange(peer, tz()), [[{ text: texts.cancel, callback_data: 'rp:x' }]]);
+      await edit(picked, texts.askRange(peer, timeZone), [[{ text: texts.cancel, callback_data: 'rp:x' }]]);
       for (;;) {
         const answer = await conversation.waitUntil((c) => Boolean(c.message?.text && !c.message.text.startsWith('/')) || onMenu(c));
         if (answer.callbackQuery) {
@@ -119,25 +133,25 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
           return void (await edit(answer, texts.cancelled));
         }
         const typed = answer.message!.text!;
-        const parsed = parseRange(typed, tz());
+        const parsed = parseRange(typed, timeZone);
         if (parsed) {
           span = parsed;
-          label = formatSpan(parsed, tz());
+          label = formatSpan(parsed, timeZone, lang);
           last = answer;
           break;
         }
-        await edit(answer, texts.badRange(peer, tz(), typed), [[{ text: texts.cancel, callback_data: 'rp:x' }]]);
+        await edit(answer, texts.badRange(peer, timeZone, typed), [[{ text: texts.cancel, callback_data: 'rp:x' }]]);
       }
     } else if ((REPORT_INTERVALS as readonly string[]).includes(interval)) {
-      span = intervalSpan(interval as ReportInterval, now, tz());
-      label = INTERVAL_LABELS[interval as ReportInterval];
+      span = intervalSpan(interval as ReportInterval, now, timeZone);
+      label = texts.intervals[interval as ReportInterval];
     } else return void (await edit(picked, texts.cancelled));
 
     const shown = await conversation.external(async () => {
       const report = await profitReport(deps.db, { peer, ...span });
       const [row] = await deps.db('rp_report_views').insert({ chat_id: chatId, bot_id: botId, peer, from_ms: span.from, to_ms: span.to, label, created_at: deps.now() }).returning('id');
       const viewId = typeof row === 'object' ? Number((row as { id: number }).id) : Number(row);
-      return profitMessage(report, 0, viewId, label, tz());
+      return profitMessage(report, 0, viewId, label, timeZone, lang);
     });
     await last.api.editMessageText(menu.chat.id, menu.message_id, shown.text, { reply_markup: shown.reply_markup });
   }
@@ -158,9 +172,9 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
 
   bot.callbackQuery(/^rp:v:(\d+):(\d+)$/, async (ctx) => {
     const view = await viewOf(ctx, Number(ctx.match[1]));
-    if (!view) return ctx.answerCallbackQuery({ text: view === null ? texts.peerGone : texts.expired, show_alert: true });
+    if (!view) return ctx.answerCallbackQuery({ text: view === null ? texts().peerGone : texts().expired, show_alert: true });
     const report = await profitReport(deps.db, view);
-    const page = profitMessage(report, Number(ctx.match[2]), Number(ctx.match[1]), view.label, tz());
+    const page = profitMessage(report, Number(ctx.match[2]), Number(ctx.match[1]), view.label, tz(), language());
     await ctx.answerCallbackQuery();
     await ctx.editMessageText(page.text, { reply_markup: page.reply_markup }).catch((err: Error) => {
       if (!/not modified/i.test(err.message)) throw err;
@@ -169,7 +183,7 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
 
   bot.callbackQuery(/^rp:csv:(\d+)$/, async (ctx) => {
     const view = await viewOf(ctx, Number(ctx.match[1]));
-    if (!view) return ctx.answerCallbackQuery({ text: view === null ? texts.peerGone : texts.expired, show_alert: true });
+    if (!view) return ctx.answerCallbackQuery({ text: view === null ? texts().peerGone : texts().expired, show_alert: true });
     const report = await profitReport(deps.db, view);
     await ctx.answerCallbackQuery();
     const name = `profit-${view.peer.replace(/[^\w.-]+/g, '_')}-${view.from}.csv`;
@@ -179,19 +193,20 @@ export function reportsBot(deps: ReportsBotDeps, botId: string): Composer<Contex
   bot.callbackQuery(/^rp:ub:(\d+)$/, async (ctx) => {
     const block = await deps.lossControl.block(Number(ctx.match[1]));
     const chat = await deps.chats.allowed(String(ctx.chat!.id), botId);
-    if (!block) return ctx.answerCallbackQuery({ text: texts.expired });
-    if (!chat?.peers.includes(block.peer)) return ctx.answerCallbackQuery({ text: texts.peerGone, show_alert: true });
+    const t = texts();
+    if (!block) return ctx.answerCallbackQuery({ text: t.noSuchBlock });
+    if (!chat?.peers.includes(block.peer)) return ctx.answerCallbackQuery({ text: t.peerGone, show_alert: true });
     try {
-      const ended = await deps.lossControl.unblock(block.id, `${who(ctx)} in Telegram`);
-      await ctx.answerCallbackQuery({ text: ended ? texts.unblocked : texts.alreadyUnblocked });
+      const ended = await deps.lossControl.unblock(block.id, { via: 'telegram', user: who(ctx) });
+      await ctx.answerCallbackQuery({ text: ended ? t.unblocked : t.alreadyUnblocked });
     } catch (err) {
-      if (err instanceof LossControlError) return ctx.answerCallbackQuery({ text: err.message });
+      if (err instanceof LossControlError) return ctx.answerCallbackQuery({ text: err.kind === 'not_found' ? t.noSuchBlock : err.message });
       throw err;
     }
   });
 
   // Buttons of menus whose conversation is over (a newer /profit, a timeout).
-  bot.callbackQuery(/^rp:(p|i|x)/, (ctx) => ctx.answerCallbackQuery({ text: texts.expired }));
+  bot.callbackQuery(/^rp:(p|i|x)/, (ctx) => ctx.answerCallbackQuery({ text: texts().expired }));
 
   return bot as unknown as Composer<Context>;
 }

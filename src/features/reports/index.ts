@@ -13,7 +13,7 @@ import { profitReport } from './profit.js';
 import { RateDeckStore } from './rate-decks.js';
 import { CallRater, ratableCall } from './rating.js';
 import { ReportChats } from './report-chats.js';
-import { texts } from './texts.js';
+import { reportTexts } from './texts.js';
 
 /**
  * The reports feature (seed 000, issue 8): rate decks, rating of every call, /profit in
@@ -53,9 +53,14 @@ export function createReports(deps: { db: Database; history: CallHistory; direct
     lossControl,
     peers,
     composerFor,
-    commands: texts.commands,
+    commands: () => reportTexts(deps.settings.get('general.language')).commands,
     now,
     profit: (q: { peer: string; from: number; to: number }) => profitReport(deps.db, q),
+    /** Re-rates a period (one peer or all), then checks again the loss limits of the current periods it touched. */
+    rerate: async (span: { from: number; to: number; peer?: string }) => {
+      const result = await rater.rerate(span);
+      return { ...result, lossControl: await lossControl.afterRerate(span) };
+    },
     start: () => lossControl.start(),
     stop: () => lossControl.stop(),
   };

@@ -8,7 +8,7 @@ import type { Outbox } from '../../telegram/outbox.js';
 import { limitCrossed, type CrossedBy, type LossLimit } from './loss-limits.js';
 import { formatTime, periodAt, type LimitPeriod } from './periods.js';
 import { peerSums } from './profit.js';
-import { blockAlert, texts, unblockAlert } from './texts.js';
+import { reportTexts, type Unblocker } from './texts.js';
 
 /** A peer blocked by a limit for one period. */
 export interface PeerBlock {
@@ -80,6 +80,11 @@ export class LossControl {
       logger: Logger;
     },
   ) {}
+
+  /** The alerts' texts in the language of the moment (Settings, general.language). */
+  private texts() {
+    return reportTexts(this.deps.settings.get('general.language'));
+  }
 
   /** Loads the limits and the open blocks, ends those whose period is over, and arms the timers. */
   async start(): Promise<void> {
@@ -157,72 +162,125 @@ export class LossControl {
   async afterRating(trx: Knex.Transaction, peer: string): Promise<void> {
     const limits = this.limits.filter((l) => l.enabled && l.peer === peer);
     if (!limits.length) return;
-    const tz = this.deps.settings.get('general.timezone');
     const now = this.deps.clock.now();
     for (const limit of limits) {
-      const span = periodAt(limit.period, now, tz);
-      const sums = await peerSums(trx, peer, span.from, span.to);
-      const crossedBy = limitCrossed(limit, sums);
-      if (!crossedBy) continue;
-      const inserted = await trx('rp_blocks')
-        .insert({
-          limit_id: limit.id,
-          peer,
-          period: limit.period,
-          period_start: span.from,
-          until: span.to,
-          blocked_at: now,
-          reason: crossedBy,
-          cost_micro: sums.costMicro,
-          revenue_micro: sums.revenueMicro,
-          profit_micro: sums.profitMicro,
-        })
-        .onConflict(['limit_id', 'period_start'])
-        .ignore()
-        .returning('id');
-      if (!inserted.length) continue; // blocked already this period (or unblocked by an admin for the rest of it)
-      const first = inserted[0] as { id: number } | number;
-      const id = typeof first === 'object' ? Number(first.id) : Number(first);
-      const block: PeerBlock = { id, limitId: limit.id, peer, period: limit.period, periodStart: span.from, until: span.to, blockedAt: now, reason: crossedBy, ...sums, endedAt: null, endedBy: null };
-      const chat = await this.alertChat(trx, limit);
-      if (chat) {
-        await this.deps.outbox.enqueue(trx, {
-          key: blockAlertKey(id),
-          botId: chat.botId,
-          chatId: chat.chatId,
-          method: 'sendMessage',
-          params: {
-            text: blockAlert({ peer, limit, crossedBy, sums, periodFrom: span.from, until: span.to, timeZone: tz }),
-            reply_markup: { inline_keyboard: [[{ text: texts.unblock, callback_data: `rp:ub:${id}` }]] },
-          },
-        });
-      }
-      this.deps.logger.warn({ peer, period: limit.period, reason: crossedBy, profit: sums.profitMicro, until: span.to }, 'loss control blocked a peer');
-      trx.executionPromise.then(
-        () => this.track(block),
-        () => undefined,
-      );
+      const block = await this.check(trx, limit, now);
+      if (block)
+        trx.executionPromise.then(
+          () => this.track(block),
+          () => undefined,
+        );
     }
+  }
+
+  /**
+   * After a re-rating of [from, to) (one peer's calls, or every peer's): checks again the
+   * enabled limits whose current period overlaps it, since a deck fix can turn a period
+   * into a loss or end one. A crossing blocks and alerts as after any call (unless this
+   * limit already blocked in this period: an unblocked peer stays open for the rest of it).
+   * An open block whose figures are no longer over its limit is NOT lifted: it is returned
+   * in `belowLimit`, and the page says so next to its Unblock button (see DESIGN.md).
+   */
+  async afterRerate(span: { from: number; to: number; peer?: string }): Promise<{ blocked: PeerBlock[]; belowLimit: PeerBlock[] }> {
+    const tz = this.deps.settings.get('general.timezone');
+    const now = this.deps.clock.now();
+    const blocked: PeerBlock[] = [];
+    const belowLimit: PeerBlock[] = [];
+    for (const limit of this.limits) {
+      if (!limit.enabled || (span.peer !== undefined && limit.peer !== span.peer)) continue;
+      const period = periodAt(limit.period, now, tz);
+      if (period.to <= span.from || period.from >= span.to) continue; // the re-rating did not touch this limit's current period
+      const block = await this.deps.db.transaction((trx) => this.check(trx, limit, now));
+      if (block) {
+        this.track(block);
+        blocked.push(block);
+        continue;
+      }
+      for (const open of this.open.values()) {
+        if (open.limitId !== limit.id || open.periodStart !== period.from) continue;
+        if (!limitCrossed(limit, await peerSums(this.deps.db, limit.peer, period.from, period.to))) belowLimit.push(open);
+      }
+    }
+    if (belowLimit.length) this.deps.logger.info({ blocks: belowLimit.map((b) => b.id) }, 'after a re-rating some blocked peers are no longer over their limit; they stay blocked until unblocked or the period ends');
+    return { blocked, belowLimit };
+  }
+
+  /** Whether a block's period's figures, as they are now, are still over its limit (undefined when the limit is gone). */
+  async stillOverLimit(block: PeerBlock): Promise<boolean | undefined> {
+    const limit = this.limits.find((l) => l.id === block.limitId);
+    if (!limit) return undefined;
+    return limitCrossed(limit, await peerSums(this.deps.db, block.peer, block.periodStart, block.until)) !== null;
+  }
+
+  /**
+   * Checks one limit for the period containing `now`, in `trx`: on crossing, stores the
+   * block and enqueues its alert, and returns the block (to track once `trx` commits).
+   * Null when within the limit, or when this limit already blocked in this period.
+   */
+  private async check(trx: Knex.Transaction, limit: LossLimit, now: number): Promise<PeerBlock | null> {
+    const tz = this.deps.settings.get('general.timezone');
+    const { peer } = limit;
+    const span = periodAt(limit.period, now, tz);
+    const sums = await peerSums(trx, peer, span.from, span.to);
+    const crossedBy = limitCrossed(limit, sums);
+    if (!crossedBy) return null;
+    const inserted = await trx('rp_blocks')
+      .insert({
+        limit_id: limit.id,
+        peer,
+        period: limit.period,
+        period_start: span.from,
+        until: span.to,
+        blocked_at: now,
+        reason: crossedBy,
+        cost_micro: sums.costMicro,
+        revenue_micro: sums.revenueMicro,
+        profit_micro: sums.profitMicro,
+      })
+      .onConflict(['limit_id', 'period_start'])
+      .ignore()
+      .returning('id');
+    if (!inserted.length) return null; // blocked already this period (or unblocked by an admin for the rest of it)
+    const first = inserted[0] as { id: number } | number;
+    const id = typeof first === 'object' ? Number(first.id) : Number(first);
+    const block: PeerBlock = { id, limitId: limit.id, peer, period: limit.period, periodStart: span.from, until: span.to, blockedAt: now, reason: crossedBy, ...sums, endedAt: null, endedBy: null };
+    const chat = await this.alertChat(trx, limit);
+    if (chat) {
+      const texts = this.texts();
+      await this.deps.outbox.enqueue(trx, {
+        key: blockAlertKey(id),
+        botId: chat.botId,
+        chatId: chat.chatId,
+        method: 'sendMessage',
+        params: {
+          text: texts.blockAlert({ peer, limit, crossedBy, sums, periodFrom: span.from, until: span.to, timeZone: tz }),
+          reply_markup: { inline_keyboard: [[{ text: texts.unblock, callback_data: `rp:ub:${id}` }]] },
+        },
+      });
+    }
+    this.deps.logger.warn({ peer, period: limit.period, reason: crossedBy, profit: sums.profitMicro, until: span.to }, 'loss control blocked a peer');
+    return block;
   }
 
   /**
    * Ends a block now (an admin on the page or REST, a user in Telegram) and sends the
    * unblock alert. Resolves false when it had ended already.
    */
-  async unblock(id: number, by: string): Promise<boolean> {
+  async unblock(id: number, by: Exclude<Unblocker, { via: 'period' }>): Promise<boolean> {
     const ended = await this.end(id, by);
     if (ended === undefined) throw new LossControlError('No such block.', 'not_found');
     return ended;
   }
 
-  private async end(id: number, by: string): Promise<boolean | undefined> {
+  private async end(id: number, by: Unblocker): Promise<boolean | undefined> {
     const now = this.deps.clock.now();
     const tz = this.deps.settings.get('general.timezone');
+    const note = endedByNote(by);
     const outcome = await this.deps.db.transaction(async (trx) => {
       const row = await trx('rp_blocks').where({ id }).first();
       if (!row) return undefined;
       if (row.ended_at != null) return false;
-      await trx('rp_blocks').where({ id }).update({ ended_at: now, ended_by: by.slice(0, 128) });
+      await trx('rp_blocks').where({ id }).update({ ended_at: now, ended_by: note.slice(0, 128) });
       const limit = this.limits.find((l) => l.id === Number(row.limit_id));
       const chat = limit ? await this.alertChat(trx, limit) : undefined;
       if (chat) {
@@ -230,12 +288,12 @@ export class LossControl {
         if (await trx('outbox').where({ idempotency_key: alertKey }).first('id')) {
           await this.deps.outbox.enqueue(trx, { key: `rp:unblock-button:${id}`, botId: chat.botId, chatId: chat.chatId, method: 'editMessageReplyMarkup', params: { message_id_of: alertKey, reply_markup: { inline_keyboard: [] } } });
         }
-        await this.deps.outbox.enqueue(trx, { key: `rp:unblock:${id}`, botId: chat.botId, chatId: chat.chatId, method: 'sendMessage', params: { text: unblockAlert({ peer: String(row.peer), by, at: now, timeZone: tz }) } });
+        await this.deps.outbox.enqueue(trx, { key: `rp:unblock:${id}`, botId: chat.botId, chatId: chat.chatId, method: 'sendMessage', params: { text: this.texts().unblockAlert({ peer: String(row.peer), by, at: now, timeZone: tz }) } });
       }
       return true;
     });
     if (outcome !== undefined) this.untrack(id);
-    if (outcome) this.deps.logger.info({ block: id, by }, 'loss control unblocked a peer');
+    if (outcome) this.deps.logger.info({ block: id, by: note }, 'loss control unblocked a peer');
     return outcome;
   }
 
@@ -285,7 +343,7 @@ export class LossControl {
   }
 
   private endWithPeriod(id: number): void {
-    this.end(id, 'period').catch((err: Error) => {
+    this.end(id, { via: 'period' }).catch((err: Error) => {
       this.deps.logger.error({ block: id, err: err.message }, 'could not end a loss-control block; retrying in a minute');
       this.timers.set(id, this.deps.clock.setTimeout(() => this.endWithPeriod(id), 60_000));
     });
@@ -296,6 +354,20 @@ export class LossControl {
     const handle = this.timers.get(id);
     if (handle !== undefined) this.deps.clock.clearTimeout(handle);
     this.timers.delete(id);
+  }
+}
+
+/** How the block row (and the page) records who ended a block: 'period', 'the admin (web page)', '<user> in Telegram'. */
+export function endedByNote(by: Unblocker): string {
+  switch (by.via) {
+    case 'period':
+      return 'period';
+    case 'page':
+      return 'the admin (web page)';
+    case 'api':
+      return 'the admin (REST API)';
+    case 'telegram':
+      return `${by.user} in Telegram`;
   }
 }
 

@@ -150,9 +150,12 @@ export function parseDate(text: string, timeZone: string): number | undefined {
   return zonedTime(y, mo, d, 0, timeZone);
 }
 
-/** "22 Nov 2026, 10:00" in the zone. */
-export function formatTime(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+/** The languages of the bot's messages (setting general.language). */
+export type Language = 'en' | 'ru';
+
+/** "22 Nov 2026, 10:00" in the zone ("22 нояб. 2026 г., 10:00" in Russian). */
+export function formatTime(ms: number, timeZone: string, language: Language = 'en'): string {
+  return new Intl.DateTimeFormat(language === 'ru' ? 'ru-RU' : 'en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
 }
 
 /** "2026-11-22" in the zone. */
@@ -162,8 +165,8 @@ export function formatDate(ms: number, timeZone: string): string {
 }
 
 /** "22 Nov 2026 10:00 – 23 Nov 2026 00:00". */
-export function formatSpan(span: Span, timeZone: string): string {
-  return `${formatTime(span.from, timeZone)} – ${formatTime(span.to, timeZone)}`;
+export function formatSpan(span: Span, timeZone: string, language: Language = 'en'): string {
+  return `${formatTime(span.from, timeZone, language)} – ${formatTime(span.to, timeZone, language)}`;
 }
 
 /**

@@ -17,6 +17,36 @@ export interface DeckInfo {
   rates: number;
 }
 
+/**
+ * What replacing a deck changes, keyed by prefix and effective date: rates only in the new
+ * deck are added, only in the old one removed, in both with another price, name,
+ * increments or fee changed.
+ */
+export interface DeckChange {
+  before: number;
+  after: number;
+  added: number;
+  removed: number;
+  changed: number;
+  unchanged: number;
+}
+
+/** Compares a deck's rates before and after a replacement. Pure. */
+export function deckChange(before: readonly DeckRate[], after: readonly DeckRate[]): DeckChange {
+  const old = new Map<string, DeckRate>();
+  for (const r of before) old.set(`${r.prefix}@${r.effectiveFrom}`, r);
+  let added = 0;
+  let changed = 0;
+  let unchanged = 0;
+  for (const r of after) {
+    const o = old.get(`${r.prefix}@${r.effectiveFrom}`);
+    if (!o) added++;
+    else if (o.name === r.name && o.rateMicro === r.rateMicro && o.firstIncrement === r.firstIncrement && o.nextIncrement === r.nextIncrement && o.connectionFeeMicro === r.connectionFeeMicro) unchanged++;
+    else changed++;
+  }
+  return { before: before.length, after: after.length, added, removed: before.length - changed - unchanged, changed, unchanged };
+}
+
 /** A stored rate (a DeckRate with its row id). */
 export interface StoredRate extends DeckRate {
   id: number;
@@ -93,25 +123,51 @@ export class RateDeckStore {
     return (await query).map(rateFromRow);
   }
 
-  /** Replaces a deck's rates with these (a CSV import); returns the new version. */
-  async replace(peer: string, kind: DeckKind, rates: DeckRate[]): Promise<number> {
-    const version = await this.db.transaction(async (trx) => {
+  /**
+   * Replaces a deck's rates with these (a CSV import) in one transaction; returns the new
+   * version and what changed against the rates it replaced.
+   */
+  async replace(peer: string, kind: DeckKind, rates: DeckRate[]): Promise<{ version: number; change: DeckChange }> {
+    const out = await this.db.transaction(async (trx) => {
+      const change = deckChange(await this.allRates(trx, peer, kind), rates);
       const deckId = await this.bump(trx, peer, kind);
       await trx('rp_rates').where({ deck_id: deckId }).delete();
       for (let i = 0; i < rates.length; i += 500) await trx('rp_rates').insert(rates.slice(i, i + 500).map((r) => rateRow(deckId, r)));
-      return (await trx('rp_decks').where({ id: deckId }).first('version')).version as number;
+      return { version: Number((await trx('rp_decks').where({ id: deckId }).first('version')).version), change };
     });
     this.forget(peer, kind);
-    return Number(version);
+    return out;
   }
 
-  /** Adds a rate or replaces the one with the same prefix and date. */
-  async putRate(peer: string, kind: DeckKind, rate: DeckRate): Promise<void> {
+  /** What replacing the deck with these rates would change (nothing is stored). */
+  async preview(peer: string, kind: DeckKind, rates: DeckRate[]): Promise<DeckChange> {
+    return deckChange(await this.allRates(this.db, peer, kind), rates);
+  }
+
+  /** Every rate of a deck (none when it does not exist). */
+  private async allRates(q: Q, peer: string, kind: DeckKind): Promise<DeckRate[]> {
+    const deck = await q('rp_decks').where({ peer, kind }).first('id');
+    return deck ? (await q('rp_rates').where({ deck_id: deck.id }).select('*')).map(rateFromRow) : [];
+  }
+
+  /**
+   * Adds a rate or replaces the one with the same prefix and date. With `replaces` (the id
+   * of the rate being edited) that rate goes in the same transaction, so an edit that
+   * changes the prefix or the date moves the rate instead of adding a second one.
+   */
+  async putRate(peer: string, kind: DeckKind, rate: DeckRate, replaces?: number): Promise<void> {
     await this.db.transaction(async (trx) => {
       const deckId = await this.bump(trx, peer, kind);
+      if (replaces !== undefined) await trx('rp_rates').where({ id: replaces, deck_id: deckId }).delete();
       await trx('rp_rates').insert(rateRow(deckId, rate)).onConflict(['deck_id', 'prefix', 'effective_from']).merge();
     });
     this.forget(peer, kind);
+  }
+
+  /** One rate of a deck by its id. */
+  async rate(peer: string, kind: DeckKind, id: number): Promise<StoredRate | undefined> {
+    const row = await this.db('rp_rates as r').join('rp_decks as d', 'd.id', 'r.deck_id').where({ 'd.peer': peer, 'd.kind': kind, 'r.id': id }).first('r.*');
+    return row ? rateFromRow(row) : undefined;
   }
 
   /** Removes one rate; false when the deck has no rate with this id. */

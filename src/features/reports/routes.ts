@@ -4,16 +4,17 @@ import type { SettingsStore } from '../../settings/settings-store.js';
 import { customBotId, type CustomBotStore } from '../../telegram/custom-bots.js';
 import { DEFAULT_BOT_ID } from '../../telegram/outbox.js';
 import { renderPage } from '../../web/page.js';
-import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText } from './admin-input.js';
+import { chatInput, deckKind, limitInput, pathId, peerList, peerName, problemText, rateInput } from './admin-input.js';
 import { reportsApiRoutes } from './api-routes.js';
 import { profitChartSvg } from './chart.js';
-import { parseDeckCsv, type RejectedLine } from './deck-csv.js';
+import { changeText, countOf, importDeck, type DeckImportResult } from './deck-import.js';
 import type { Reports } from './index.js';
 import { LossControlError } from './loss-control.js';
-import { formatMarginBp } from './loss-limits.js';
-import { formatMoney, marginPercent } from './money.js';
-import { formatSpan, formatTime, INTERVAL_LABELS, periodAt, REPORT_INTERVALS, requestedSpan } from './periods.js';
+import { formatMarginBp, limitCrossed } from './loss-limits.js';
+import { formatMoney, formatRate, marginPercent } from './money.js';
+import { formatDate, formatSpan, formatTime, INTERVAL_LABELS, periodAt, REPORT_INTERVALS, requestedSpan } from './periods.js';
 import { formatMinutes, peerSums, profitCsv } from './profit.js';
+import type { DeckKind } from './rate-decks.js';
 import { ReportChatsError } from './report-chats.js';
 
 /** What the Reports pages and their REST API need. */
@@ -83,37 +84,99 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
       .send(profitCsv(report));
   });
 
-  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: { peer: string; kind: string; accepted: number; rejected: RejectedLine[] } } = {}) => {
-    const q = req.query as { rerated?: string; deck?: string; kind?: string; prefix?: string };
+  type RateForm = { values: Record<string, string>; problems: Record<string, string>; replaces: number | null };
+  const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: DeckImportResult; form?: { peer: string; kind: string; csv: string }; rateForm?: RateForm; deck?: { peer: string; kind: DeckKind } } = {}) => {
+    const q = req.query as { rerated?: string; blocked?: string; below?: string; deck?: string; kind?: string; prefix?: string; edit?: string; rate?: string };
+    const blockList = (v: string | undefined) => (v ?? '').split(',').map((p) => /^([^:]+):(hour|day|month)$/.exec(p)).filter((m) => m !== null).map((m) => ({ peer: m[1]!, period: m[2]! }));
     const decks = await reports.decks.list();
-    const shownPeer = q.deck && decks.some((d) => d.peer === q.deck) ? q.deck : null;
-    const shownKind = q.kind === 'sell' ? 'sell' : 'cost';
-    const rates = shownPeer ? await reports.decks.rates(shownPeer, shownKind, { prefix: q.prefix?.replace(/\D/g, ''), limit: 200 }) : [];
+    const peers = await reports.peers();
+    // A deck view: a peer with a deck, or a trunk whose deck is started by hand.
+    const wanted = extra.deck?.peer ?? q.deck;
+    const shownPeer = wanted && (decks.some((d) => d.peer === wanted) || peers.includes(wanted)) ? wanted : null;
+    const shownKind: DeckKind = (extra.deck?.kind ?? q.kind) === 'sell' ? 'sell' : 'cost';
+    const prefix = q.prefix?.replace(/\D/g, '') ?? '';
+    const rates = shownPeer ? await reports.decks.rates(shownPeer, shownKind, { prefix, limit: 200 }) : [];
+    let rateForm = extra.rateForm ?? null;
+    if (!rateForm && shownPeer) {
+      // "Edit" fills the form with the rate; otherwise it is empty (60/60, always).
+      const editing = q.edit ? await reports.decks.rate(shownPeer, shownKind, pathId(q.edit) ?? 0) : undefined;
+      rateForm = editing
+        ? {
+            values: { prefix: editing.prefix, name: editing.name, rate: formatRate(editing.rateMicro), increments: `${editing.firstIncrement}/${editing.nextIncrement}`, connection_fee: editing.connectionFeeMicro ? formatRate(editing.connectionFeeMicro) : '', from: editing.effectiveFrom ? formatDate(editing.effectiveFrom, tz()) : '' },
+            problems: {},
+            replaces: editing.id,
+          }
+        : { values: { increments: '60/60' }, problems: {}, replaces: null };
+    }
     return renderPage(req, reply, 'reports/decks.ejs', {
       title: 'Reports: rate decks',
       currentPath: '/reports',
       ...common(req, 'decks'),
       decks,
-      peers: await reports.peers(),
+      peers,
       problem: extra.problem ?? null,
       imported: extra.imported ?? null,
-      rerated: q.rerated ?? null,
-      shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix: q.prefix ?? '', rates } : null,
+      form: extra.form ?? { peer: '', kind: 'cost', csv: '' },
+      changeText,
+      countOf,
+      rate: formatRate,
+      rerated: q.rerated === undefined ? null : { calls: Number(q.rerated) || 0, blocked: blockList(q.blocked), below: blockList(q.below) },
+      rateSaved: q.rate === 'saved' ? 'saved' : q.rate === 'removed' ? 'removed' : null,
+      shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix, rates, exists: decks.some((d) => d.peer === shownPeer && d.kind === shownKind), form: rateForm } : null,
     });
   };
+
+  /** The deck view of a peer and kind, as a URL (the prefix filter narrows it to a rate). */
+  const deckUrl = (peer: string, kind: string, extra: Record<string, string> = {}) => `/reports/decks?${new URLSearchParams({ deck: peer, kind, ...extra }).toString()}#rates`;
 
   app.get('/reports/decks', (req, reply) => decksPage(req, reply));
 
   app.post('/reports/decks/import', { bodyLimit: DECK_BODY_LIMIT }, async (req, reply) => {
     const body = (req.body ?? {}) as Body;
+    const form = { peer: String(body.peer ?? ''), kind: body.kind === 'sell' ? 'sell' : 'cost', csv: String(body.csv ?? '') };
     const peer = peerName.safeParse(body.peer);
     const kind = deckKind.safeParse(body.kind);
-    if (!peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error) });
-    if (!kind.success) return decksPage(req, reply.code(400), { problem: problemText(kind.error) });
-    const parsed = parseDeckCsv(String(body.csv ?? ''), tz());
-    if (!parsed.rates.length) return decksPage(req, reply.code(400), { problem: 'No line of the file could be imported; the deck is unchanged.', imported: { peer: peer.data, kind: kind.data, accepted: 0, rejected: parsed.rejected } });
-    await reports.decks.replace(peer.data, kind.data, parsed.rates);
-    return decksPage(req, reply, { imported: { peer: peer.data, kind: kind.data, accepted: parsed.rates.length, rejected: parsed.rejected } });
+    if (!peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error), form });
+    if (!kind.success) return decksPage(req, reply.code(400), { problem: problemText(kind.error), form });
+    // The "import the N good lines anyway" checkbox carries N and the deck it was shown for: a
+    // file or a deck changed since is checked again instead of stored.
+    const confirmed = typeof body.partial === 'string' ? /^(\d{1,9}):(cost|sell):(.+)$/.exec(body.partial) : null;
+    const partial = !body.partial ? false : confirmed && confirmed[2] === kind.data && confirmed[3] === peer.data ? Number(confirmed[1]) : -1;
+    const result = await importDeck(reports.decks, { peer: peer.data, kind: kind.data, csv: form.csv, partial, timeZone: tz() });
+    if (!result.stored) return decksPage(req, reply.code(400), { problem: importProblem(result), imported: result, form });
+    return decksPage(req, reply, { imported: result });
+  });
+
+  // One rate typed on the deck view: added, or replacing the one with the same prefix and
+  // date (and the one being edited, when "replaces" names it). Problems go next to the fields.
+  app.post('/reports/decks/rates', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const peer = peerName.safeParse(body.peer);
+    const kind = deckKind.safeParse(body.kind);
+    if (!peer.success || !kind.success) return decksPage(req, reply.code(404), { problem: 'No such deck.' });
+    const values = Object.fromEntries(['prefix', 'name', 'rate', 'increments', 'connection_fee', 'from'].map((k) => [k, String(body[k] ?? '')]));
+    const replaces = typeof body.replaces === 'string' && body.replaces ? (pathId(body.replaces) ?? null) : null;
+    const parsed = rateInput(tz()).safeParse(values);
+    if (!parsed.success) {
+      const problems: Record<string, string> = {};
+      for (const issue of parsed.error.issues) {
+        const field = String(issue.path[0] ?? 'prefix');
+        problems[field] ??= issue.message;
+      }
+      return decksPage(req, reply.code(400), { problem: 'The rate was not saved: see the fields below.', deck: { peer: peer.data, kind: kind.data }, rateForm: { values, problems, replaces } });
+    }
+    const r = parsed.data;
+    await reports.decks.putRate(peer.data, kind.data, { prefix: r.prefix, name: r.name, rateMicro: r.rate, firstIncrement: r.increments.first, nextIncrement: r.increments.next, connectionFeeMicro: r.connection_fee, effectiveFrom: r.from }, replaces ?? undefined);
+    return reply.redirect(deckUrl(peer.data, kind.data, { prefix: r.prefix, rate: 'saved' }));
+  });
+
+  app.post('/reports/decks/rates/:id/remove', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    const id = pathId((req.params as { id: string }).id);
+    const peer = peerName.safeParse(body.peer);
+    const kind = deckKind.safeParse(body.kind);
+    if (id === undefined || !peer.success || !kind.success || !(await reports.decks.removeRate(peer.data, kind.data, id))) return decksPage(req, reply.code(404), { problem: 'No such rate: it was removed already, or the deck was replaced.' });
+    return reply.redirect(deckUrl(peer.data, kind.data, { ...(typeof body.prefix === 'string' && body.prefix ? { prefix: body.prefix } : {}), rate: 'removed' }));
   });
 
   app.post('/reports/decks/rerate', async (req, reply) => {
@@ -122,8 +185,10 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
     if (!span || !body.from) return decksPage(req, reply.code(400), { problem: 'Give the first and last day to re-rate, like 2026-11-01.' });
     const peer = body.peer ? peerName.safeParse(body.peer) : undefined;
     if (peer && !peer.success) return decksPage(req, reply.code(400), { problem: problemText(peer.error) });
-    const result = await reports.rater.rerate({ from: span.from, to: span.to, peer: peer?.data });
-    return reply.redirect(`/reports/decks?saved&rerated=${result.rated}#rerate`);
+    const result = await reports.rerate({ from: span.from, to: span.to, peer: peer?.data });
+    const peers = (blocks: { peer: string; period: string }[]) => blocks.map((b) => `${b.peer}:${b.period}`).join(',');
+    const lc = result.lossControl;
+    return reply.redirect(`/reports/decks?saved&rerated=${result.rated}${lc.blocked.length ? `&blocked=${peers(lc.blocked)}` : ''}${lc.belowLimit.length ? `&below=${peers(lc.belowLimit)}` : ''}#rerate`);
   });
 
   app.post('/reports/decks/remove', async (req, reply) => {
@@ -198,6 +263,8 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
           margin: marginPercent(sums.profitMicro, sums.revenueMicro),
           sums,
           block: open.find((b) => b.limitId === l.id) ?? null,
+          // A block whose period's figures are no longer over the limit (a re-rating, profitable calls that ended since) stays until unblocked.
+          overLimit: limitCrossed(l, sums) !== null,
         };
       }),
     );
@@ -242,7 +309,19 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
     return reply.redirect('/reports/limits?saved');
   };
   app.post('/reports/limits/:id/remove', limitsAction((id) => reports.lossControl.removeLimit(id)));
-  app.post('/reports/blocks/:id/unblock', limitsAction((id) => reports.lossControl.unblock(id, 'the admin (web page)')));
+  app.post('/reports/blocks/:id/unblock', limitsAction((id) => reports.lossControl.unblock(id, { via: 'page' })));
 
   await app.register(reportsApiRoutes, { prefix: '/api/v1', reports, settings: deps.settings, adminToken: deps.adminToken, deckBodyLimit: DECK_BODY_LIMIT });
 };
+
+/** Why an import stored nothing, for the top of the page. */
+function importProblem(r: Extract<DeckImportResult, { stored: false }>): string {
+  switch (r.why) {
+    case 'no_lines':
+      return r.rejectedTotal ? `No line of the file could be imported (${countOf(r.rejectedTotal, 'line')} rejected); the deck is unchanged.` : 'The file has no rates; the deck is unchanged.';
+    case 'rejected_lines':
+      return `${countOf(r.rejectedTotal, 'line')} of the file ${r.rejectedTotal === 1 ? 'was' : 'were'} rejected, so nothing was imported; the deck is unchanged. Fix the lines and import again, or import the ${countOf(r.accepted, 'good line')} anyway.`;
+    case 'not_confirmed':
+      return `The file or the deck changed since you chose to import the good lines, so nothing was imported; the deck is unchanged. Check the result and choose again.`;
+  }
+}
