@@ -146,7 +146,7 @@ export class CallHistory {
   async get(id: number): Promise<{ call: CallRow; legs: Record<string, unknown>[]; missed: Record<string, unknown>[]; cdrs: Record<string, unknown>[]; detail: unknown } | undefined> {
     const call = await this.db('calls').where({ id }).first();
     if (!call) return undefined;
-    const legs = await this.db('call_legs').where({ call_id: id }).orderBy('started_at');
+    const legs = await this.db('call_legs').where({ call_id: id }).orderBy([{ column: 'started_at' }, { column: 'id' }]); // ties in a fixed order on PostgreSQL too
     const missed = await this.db('call_missed').where({ call_id: id });
     const cdrs = await this.db('cdr_records')
       .where({ linkedid: call.linkedid })
