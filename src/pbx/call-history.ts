@@ -152,7 +152,15 @@ export class CallHistory {
       .where({ linkedid: call.linkedid })
       .orderBy('id')
       .select('source', 'destination', 'channel', 'destination_channel', 'last_application', 'disposition', 'start_time', 'answer_time', 'end_time', 'duration', 'billable_seconds', 'account_code');
-    return { call: { ...call, missed_for: missed.map((m: { target: string }) => m.target).join(', ') }, legs, missed, cdrs, detail: JSON.parse(call.detail as string) };
+    // Booleans as booleans on both databases (SQLite returns 0/1, PostgreSQL true/false).
+    const flags = { originated: Boolean(call.originated), voicemail_left: Boolean(call.voicemail_left), partial: Boolean(call.partial) };
+    return {
+      call: { ...call, ...flags, missed_for: missed.map((m: { target: string }) => m.target).join(', ') },
+      legs: legs.map((l: Record<string, unknown>) => ({ ...l, consult: Boolean(l.consult) })),
+      missed,
+      cdrs,
+      detail: JSON.parse(call.detail as string),
+    };
   }
 }
 
