@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.js';
-import type { Database } from '../storage/database.js';
+import { fitColumn, type Database } from '../storage/database.js';
 import type { Call, CallLeg, MissedTarget } from './call-model.js';
 
 /**
@@ -73,11 +73,11 @@ export class CallHistory {
           started_at: call.startedAt,
           answered_at: call.answeredAt,
           ended_at: call.endedAt,
-          caller_number: call.caller.number,
-          caller_name: call.caller.name,
-          dialed: call.dialed,
-          trunk: call.trunk,
-          answered_by: call.answeredBy,
+          caller_number: fitColumn(call.caller.number, 64),
+          caller_name: fitColumn(call.caller.name, 128),
+          dialed: fitColumn(call.dialed, 64),
+          trunk: fitColumn(call.trunk, 64),
+          answered_by: fitColumn(call.answeredBy, 64),
           ring_seconds: call.ringSeconds,
           talk_seconds: call.talkSeconds,
           voicemail_left: call.voicemailLeft,
@@ -146,13 +146,21 @@ export class CallHistory {
   async get(id: number): Promise<{ call: CallRow; legs: Record<string, unknown>[]; missed: Record<string, unknown>[]; cdrs: Record<string, unknown>[]; detail: unknown } | undefined> {
     const call = await this.db('calls').where({ id }).first();
     if (!call) return undefined;
-    const legs = await this.db('call_legs').where({ call_id: id }).orderBy('started_at');
+    const legs = await this.db('call_legs').where({ call_id: id }).orderBy([{ column: 'started_at' }, { column: 'id' }]); // ties in a fixed order on PostgreSQL too
     const missed = await this.db('call_missed').where({ call_id: id });
     const cdrs = await this.db('cdr_records')
       .where({ linkedid: call.linkedid })
       .orderBy('id')
       .select('source', 'destination', 'channel', 'destination_channel', 'last_application', 'disposition', 'start_time', 'answer_time', 'end_time', 'duration', 'billable_seconds', 'account_code');
-    return { call: { ...call, missed_for: missed.map((m: { target: string }) => m.target).join(', ') }, legs, missed, cdrs, detail: JSON.parse(call.detail as string) };
+    // Booleans as booleans on both databases (SQLite returns 0/1, PostgreSQL true/false).
+    const flags = { originated: Boolean(call.originated), voicemail_left: Boolean(call.voicemail_left), partial: Boolean(call.partial) };
+    return {
+      call: { ...call, ...flags, missed_for: missed.map((m: { target: string }) => m.target).join(', ') },
+      legs: legs.map((l: Record<string, unknown>) => ({ ...l, consult: Boolean(l.consult) })),
+      missed,
+      cdrs,
+      detail: JSON.parse(call.detail as string),
+    };
   }
 }
 
@@ -160,23 +168,23 @@ function legRow(callId: number, l: CallLeg) {
   return {
     call_id: callId,
     uniqueid: l.uniqueid,
-    channel: l.channel,
-    endpoint: l.endpoint,
+    channel: fitColumn(l.channel, 128),
+    endpoint: fitColumn(l.endpoint, 64),
     kind: l.kind,
-    dial_string: l.dialString,
-    queue: l.queue,
-    via: l.via,
+    dial_string: fitColumn(l.dialString, 128),
+    queue: fitColumn(l.queue, 64),
+    via: fitColumn(l.via, 64),
     episode: l.episode,
     consult: l.consult,
     started_at: l.startedAt,
     answered_at: l.answeredAt,
     ended_at: l.endedAt,
     outcome: l.outcome,
-    picked_up_by: l.pickedUpBy,
+    picked_up_by: fitColumn(l.pickedUpBy, 64),
     hangup_cause: l.hangupCause,
   };
 }
 
 function missedRow(callId: number, m: MissedTarget) {
-  return { call_id: callId, kind: m.kind, target: m.target, reason: m.reason, ring_seconds: m.ringSeconds };
+  return { call_id: callId, kind: m.kind, target: fitColumn(m.target, 64), reason: m.reason, ring_seconds: m.ringSeconds };
 }

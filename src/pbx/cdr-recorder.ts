@@ -1,4 +1,4 @@
-import type { Database } from '../storage/database.js';
+import { fitColumn, type Database } from '../storage/database.js';
 import type { AmiEvent } from './ami.js';
 
 /**
@@ -23,19 +23,19 @@ export class CdrRecorder {
     await this.db('cdr_records').insert({
       linkedid: f.linkedid ?? f.uniqueid ?? null,
       uniqueid: f.uniqueid ?? null,
-      source: f.source ?? null,
-      destination: f.destination ?? null,
-      destination_context: f.destinationcontext ?? null,
-      channel: f.channel ?? null,
-      destination_channel: f.destinationchannel ?? null,
-      last_application: f.lastapplication ?? null,
-      disposition: f.disposition ?? null,
-      start_time: f.starttime ?? null,
-      answer_time: f.answertime ?? null,
-      end_time: f.endtime ?? null,
+      source: fitColumn(f.source ?? null, 64),
+      destination: fitColumn(f.destination ?? null, 64),
+      destination_context: fitColumn(f.destinationcontext ?? null, 64),
+      channel: fitColumn(f.channel ?? null, 128),
+      destination_channel: fitColumn(f.destinationchannel ?? null, 128),
+      last_application: fitColumn(f.lastapplication ?? null, 64),
+      disposition: fitColumn(f.disposition ?? null, 32),
+      start_time: fitColumn(f.starttime ?? null, 32),
+      answer_time: fitColumn(f.answertime ?? null, 32),
+      end_time: fitColumn(f.endtime ?? null, 32),
       duration: int(f.duration),
       billable_seconds: int(f.billableseconds),
-      account_code: f.accountcode ?? null,
+      account_code: fitColumn(f.accountcode ?? null, 64),
       raw: JSON.stringify(f),
       received_at: this.now(),
     });

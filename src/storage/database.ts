@@ -64,6 +64,16 @@ export async function migrate(db: Database): Promise<void> {
   });
 }
 
+/**
+ * `text` cut to the width of its varchar(max) column, in characters (code points) as
+ * PostgreSQL counts them: PostgreSQL refuses a longer value (and the whole transaction with
+ * it) where SQLite stores it whole. For text from outside (Asterisk, Telegram).
+ */
+export function fitColumn<T extends string | null | undefined>(text: T, max: number): T {
+  if (typeof text !== 'string' || text.length <= max) return text;
+  return [...text].slice(0, max).join('') as T;
+}
+
 /** True when the database answers a trivial query; used by /health and the status light. */
 export async function databaseAnswers(db: Database): Promise<boolean> {
   try {

@@ -47,6 +47,13 @@ type Outcome =
 export class OutboxSender {
   private readonly limiter: SendRateLimiter;
   private readonly busyChats = new Set<string>();
+  /**
+   * Rows whose outcome was recorded while chatHeads() ran. On PostgreSQL that read runs on
+   * another pool connection and may predate the update: it would show the row still
+   * pending (and its chat no longer busy), and the row would be sent twice.
+   */
+  private readonly recordedDuringRead = new Set<number>();
+  private reading = false;
   private readonly inFlight = new Set<Promise<void>>();
   private refused = new Set<string>();
   private running = false;
@@ -92,13 +99,20 @@ export class OutboxSender {
       const api = this.opts.bot.api();
       if (api) {
         this.limiter.setLimits(this.opts.limits());
-        const heads = await this.chatHeads();
+        this.recordedDuringRead.clear();
+        this.reading = true;
+        let heads: OutboxRow[];
+        try {
+          heads = await this.chatHeads();
+        } finally {
+          this.reading = false;
+        }
         // The token may have been refused while the rows were read (and the rows handed to
         // another lane): never send with a client the bot no longer lends.
         if (this.opts.bot.api() !== api) continue;
         for (const row of heads) {
           if (this.inFlight.size >= this.opts.inFlight()) break;
-          if (this.busyChats.has(row.chat_id)) continue;
+          if (this.busyChats.has(row.chat_id) || this.recordedDuringRead.has(row.id)) continue;
           const now = this.now();
           const at = Math.max(Number(row.not_before), this.limiter.availableAt(row.chat_id, now));
           if (at > now) {
@@ -130,6 +144,7 @@ export class OutboxSender {
     const job = this.deliver(api, row)
       .catch((err: Error) => this.opts.logger.error({ err: err.message, outboxId: row.id }, 'could not record an outbox outcome'))
       .finally(() => {
+        if (this.reading) this.recordedDuringRead.add(row.id);
         this.busyChats.delete(row.chat_id);
         this.inFlight.delete(job);
         this.wake();

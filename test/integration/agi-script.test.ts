@@ -5,11 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TelegramChannelStore } from '../../src/pbx/telegram-channel-store.js';
-import { openDatabase, type Database } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
+import { missingDatabaseUrl, onPostgres, openTestDatabase, testDatabaseEnv } from '../support/database.js';
 import { AsteriskAgiPeer, type AgiCallSpec, type AgiPeerBehaviour } from '../support/agi-client.js';
 import { tempDataDir } from '../support/module.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The daemon's database, as tgpbx.env would name it (TGPBX_DATABASE_URL on the PostgreSQL pass). */
+let databaseEnv: Record<string, string> = {};
 const HEADERS = { 'X-TG-Phone': '79990001122', 'X-TG-Username': 'alice_tg', 'X-TG-ID': '123456789', 'X-TG-FirstName': 'Alice', 'X-TG-LastName': 'Smith' };
 
 interface ScriptRun {
@@ -24,7 +27,7 @@ interface ScriptRun {
  * on hang-up, and the AGI(script,args) arguments on its command line.
  */
 function runScript(executable: string, env: Record<string, string>, spec: AgiCallSpec = {}, behaviour: AgiPeerBehaviour = {}): ScriptRun {
-  const child = spawn(executable, spec.args ?? [], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(executable, spec.args ?? [], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...databaseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -41,7 +44,8 @@ describe('AGI scripts in agi/ (a stdin/stdout conversation, as Asterisk runs the
 
   beforeEach(async () => {
     dataDir = tempDataDir();
-    db = await openDatabase({ dataDir, databaseUrl: null }); // the daemon created the database before
+    db = await openTestDatabase(dataDir); // the daemon created the database before
+    databaseEnv = await testDatabaseEnv(dataDir);
     store = new TelegramChannelStore(db);
   });
   afterEach(async () => {
@@ -134,12 +138,13 @@ describe('AGI scripts in agi/ (a stdin/stdout conversation, as Asterisk runs the
   it('without the daemon\'s database: the caller ID is still set, the reason is logged once', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tgpbx-nodb-'));
     try {
-      const run = runScript(script('tg-callerid'), { TGPBX_DATA_DIR: empty }, { headers: HEADERS });
+      // On PostgreSQL: a URL naming a database that does not exist.
+      const run = runScript(script('tg-callerid'), { TGPBX_DATA_DIR: empty, ...(onPostgres ? { TGPBX_DATABASE_URL: missingDatabaseUrl } : {}) }, { headers: HEADERS });
       await run.peer.finished;
       assert.deepEqual(await run.exit, { code: 0, signal: null });
       assert.equal(run.peer.callerIdNum, '+79990001122');
       assert.equal(run.stderr().trim().split('\n').length, 1);
-      assert.match(run.stderr(), /tgpbx's database is not at .*tgpbx\.sqlite: start the tgpbx daemon once/);
+      assert.match(run.stderr(), onPostgres ? /database \\"tgpbx_no_such_database\\" does not exist/ : /tgpbx's database is not at .*tgpbx\.sqlite: start the tgpbx daemon once/);
       assert.equal(fs.readdirSync(empty).length, 0, 'the script creates no database of its own');
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
@@ -63,6 +64,20 @@ describe('call engine in the running module, fed by the AMI emulator', () => {
       ['1795331344.0', 'missed'],
       ['1795331357.2', 'answered'],
     ]);
+  });
+
+  it('stores a call whose caller name and dial string are longer than their columns, cut to fit (PostgreSQL refuses longer values)', async () => {
+    const longName = 'Ж'.repeat(200);
+    const longDial = `101/sip:101@${'x'.repeat(200)}.example`;
+    const text = fs.readFileSync(path.join(AMI_FIXTURES, 'missed-call.ami'), 'utf8').replaceAll('CallerIDName: @alice', `CallerIDName: ${longName}`).replaceAll('DialString: 101', `DialString: ${longDial}`);
+    const file = path.join(mod.dataDir, 'long-fields.ami');
+    fs.writeFileSync(file, text);
+    await ami.replay(file, { timing: 'fast' });
+    await callStored(mod.app, '1795331344.0');
+    const call = await mod.app.db('calls').where({ linkedid: '1795331344.0' }).first();
+    assert.equal(call.caller_name, longName.slice(0, 128));
+    const legs = await mod.app.db('call_legs').where({ call_id: call.id }).whereNot({ dial_string: '' }).pluck('dial_string');
+    assert.deepEqual(legs, [longDial.slice(0, 128)]);
   });
 
   it('survives malformed frames, unknown events and binary garbage in the stream, and still records the next call', async () => {

@@ -41,6 +41,9 @@ describe('REST API: call history, endpoints and groups', () => {
     const one = await send('GET', `/api/v1/calls/${for102.body.calls[0].id}`);
     assert.equal(one.status, 200);
     assert.deepEqual(one.body.legs.map((l: { endpoint: string }) => l.endpoint).sort(), ['101', '102']);
+    // Booleans are booleans on either database (SQLite hands back 0/1).
+    assert.deepEqual([one.body.call.originated, one.body.call.voicemail_left, one.body.call.partial], [false, false, false]);
+    assert.deepEqual(one.body.legs.map((l: { consult: unknown }) => l.consult), [false, false]);
     assert.deepEqual(one.body.cdrs.map((c: { disposition: string }) => c.disposition), ['NO ANSWER', 'NO ANSWER'], 'the CDRs of both dialed legs');
     assert.equal((await send('GET', '/api/v1/calls/99999')).status, 404);
   });

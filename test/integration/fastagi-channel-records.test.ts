@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { TelegramChannelStore } from '../../src/pbx/telegram-channel-store.js';
-import { openDatabase, type Database } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
+import { openTestDatabase } from '../support/database.js';
 import { tempDataDir } from '../support/module.js';
 
 const channel = (n: number, user = '123456789') => ({
@@ -22,7 +23,7 @@ describe('Telegram channel records (table telegram_channels)', () => {
 
   beforeEach(async () => {
     dataDir = tempDataDir();
-    db = await openDatabase({ dataDir, databaseUrl: null });
+    db = await openTestDatabase(dataDir);
     now = 1_795_331_409_000;
     store = new TelegramChannelStore(db, 3_600_000, () => now);
   });

@@ -10,7 +10,8 @@ import { RouteGuard, type RouteBlocked } from '../../src/pbx/route-guard.js';
 import { TelegramChannelStore } from '../../src/pbx/telegram-channel-store.js';
 import { Metrics } from '../../src/status/metrics.js';
 import { StatusBoard } from '../../src/status/status-board.js';
-import { openDatabase, type Database } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
+import { openTestDatabase } from '../support/database.js';
 import { AsteriskAgiPeer, type AgiCallSpec, type AgiPeerBehaviour } from '../support/agi-client.js';
 import { LogCapture, nextEvent, tempDataDir } from '../support/module.js';
 
@@ -46,7 +47,7 @@ describe('FastAGI server (a real AGI conversation over TCP)', () => {
 
   beforeEach(async () => {
     dataDir = tempDataDir();
-    db = await openDatabase({ dataDir, databaseUrl: null });
+    db = await openTestDatabase(dataDir);
     store = new TelegramChannelStore(db);
     logs = new LogCapture();
     status = new StatusBoard();

@@ -104,6 +104,13 @@ describe('missed calls in Telegram, through the AMI and Bot API emulators', func
     assert.match(notices(bob)[0]!.text!, /To: 101 \(Reception\), group Sales/);
   });
 
+  it('/activate from a user whose first and last names are both of the longest Telegram allows (64 each)', async () => {
+    const dan = telegram.user({ id: 1004, first_name: 'Д'.repeat(64), last_name: 'Ы'.repeat(64) });
+    assert.match((await say(dan, `/activate ${keys.ext101}`)).text!, /^Done/);
+    const [subscriber] = await mod.app.missedCalls.store.subscriptionsOf('1004');
+    assert.equal(subscriber!.telegramName, `${'Д'.repeat(64)} ${'Ы'.repeat(63)}`, 'cut to the 128 characters of its column');
+  });
+
   it('a call answered by a colleague sends nothing; a replayed missed call sends nothing twice', async () => {
     await say(ann, `/activate ${keys.ext101}`);
     await say(bob, `/activate ${keys.sales}`);

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDatabase } from '../../src/storage/database.js';
+import { openTestDatabase, testDatabaseEnv } from '../support/database.js';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
 import { BotApiServer } from '../support/bot-api-server.js';
@@ -30,13 +30,13 @@ describe('a missed-call notice survives kill -9 between the call and the send', 
       // 2. The real module in a child process sees the missed call, stores it with its notice, and is killed.
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: root,
-        env: { ...process.env, TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_AMI_URL: ami.url, TGPBX_BOT_API_ROOT: telegram.apiRoot, TGPBX_LOG_LEVEL: 'warn' },
+        env: { ...process.env, ...(await testDatabaseEnv(dataDir)), TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_AMI_URL: ami.url, TGPBX_BOT_API_ROOT: telegram.apiRoot, TGPBX_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, signal) => resolve(signal)));
       await ami.waitForAction('Events');
       await ami.replay(path.join(AMI_FIXTURES, 'missed-call.ami'), { timing: 'fast' });
-      const db = await openDatabase({ dataDir, databaseUrl: null });
+      const db = await openTestDatabase(dataDir);
       try {
         await until('the notice stored by the child', async () => Boolean(await db('outbox').where({ idempotency_key: 'missed:1795331344.0:1001' }).first()));
       } finally {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onPostgres, testDatabaseEnv } from '../support/database.js';
 import { tempDataDir } from '../support/module.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,7 +43,7 @@ describe('the tgpbx process', function () {
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`starts without Asterisk, serves /health, and on ${signal} stops cleanly with exit code 0`, async () => {
-      const p = startProcess({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_AMI_URL: 'ami://tgpbx:secret-secret@127.0.0.1:9', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9' });
+      const p = startProcess({ ...(await testDatabaseEnv(dataDir)), TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_AMI_URL: 'ami://tgpbx:secret-secret@127.0.0.1:9', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9' });
       const url = await p.started;
       const health = await fetch(url + '/health');
       assert.equal(health.status, 200);
@@ -51,8 +52,12 @@ describe('the tgpbx process', function () {
       p.child.kill(signal);
       assert.deepEqual(await p.exit, { code: 0, signal: null });
       assert.match(p.output().stdout, /"msg":"tgpbx stopped"/);
-      assert.ok(fs.existsSync(path.join(dataDir, 'tgpbx.sqlite')));
-      assert.equal(fs.statSync(path.join(dataDir, 'tgpbx.sqlite')).mode & 0o777, 0o600);
+      if (onPostgres) {
+        assert.equal(fs.existsSync(path.join(dataDir, 'tgpbx.sqlite')), false, 'no SQLite file beside PostgreSQL');
+      } else {
+        assert.ok(fs.existsSync(path.join(dataDir, 'tgpbx.sqlite')));
+        assert.equal(fs.statSync(path.join(dataDir, 'tgpbx.sqlite')).mode & 0o777, 0o600);
+      }
     });
   }
 });

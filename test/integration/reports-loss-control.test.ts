@@ -124,6 +124,13 @@ describe('loss control: a crossed limit blocks the peer at the route guard, aler
     assert.equal(unblockNotes().length, 1);
   });
 
+  it('two calls stored at the same moment that cross the limit together block the peer (each sees the other)', async () => {
+    const calls = [0, 1].map((i) => outboundCall({ trunk: 'carrier-uk', dialed: `44770090020${i}`, startedAt: clock.now() - 900_000 + i * 1000, talkSeconds: 600 }));
+    await Promise.all(calls.map((c) => mod.app.calls.history.record(c)));
+    assert.equal((await routeGuard('carrier-uk')).route, 'blocked');
+    await ops.waitForMessage((m) => Boolean(m.text?.startsWith('⛔')));
+  });
+
   it('the block survives a restart and ends with its period (a day in the PBX time zone), with a second alert', async () => {
     await loseMoney(2);
     assert.equal((await routeGuard('carrier-uk')).route, 'blocked');

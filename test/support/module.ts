@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { dropTestDatabase, testDatabaseEnv } from './database.js';
 
 /** Collects every log line the module writes, to assert on (and to grep for secrets). */
 export class LogCapture {
@@ -31,13 +32,16 @@ export interface TestModule {
 /**
  * Starts the real module (createApp + start, as main.ts does) on port 0 with a temp data
  * directory and the given environment, its log captured. Pass `dataDir` to reuse one.
+ * With TGPBX_TEST_DB=pg the module runs on a PostgreSQL database of the data directory's
+ * own (test/support/database.ts), unless `env` names a TGPBX_DATABASE_URL.
  */
 export async function startModule(env: Record<string, string> = {}, opts: AppOptions & { dataDir?: string; start?: boolean } = {}): Promise<TestModule> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const logs = new LogCapture();
   // Bot API root defaults to a closed local port: tests never reach out to api.telegram.org.
   // HTTP and FastAGI listen on free ports.
-  const config = loadConfig({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_LOG_LEVEL: 'debug', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9', ...env });
+  const database = 'TGPBX_DATABASE_URL' in env ? {} : await testDatabaseEnv(dataDir);
+  const config = loadConfig({ TGPBX_DATA_DIR: dataDir, TGPBX_HTTP_PORT: '0', TGPBX_FASTAGI_PORT: '0', TGPBX_LOG_LEVEL: 'debug', TGPBX_BOT_API_ROOT: 'http://127.0.0.1:9', ...database, ...env });
   const app = await createApp(config, { logSink: logs, ...opts });
   if (opts.start !== false) await app.start();
   return {
@@ -46,7 +50,10 @@ export async function startModule(env: Record<string, string> = {}, opts: AppOpt
     dataDir,
     async close() {
       await app.stop();
-      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        await dropTestDatabase(dataDir);
+      }
     },
   };
 }

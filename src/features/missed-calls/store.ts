@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Database } from '../../storage/database.js';
+import { fitColumn, type Database } from '../../storage/database.js';
 
 /** What a chat can subscribe to: a user group (by id) or one extension. */
 export interface Scope {
@@ -124,7 +124,9 @@ export class MissedCallStore {
   }
 
   /** Subscribes a chat to a scope, or switches its subscription on again (unless the admin disabled it). */
-  async activate(chatId: string, scope: Scope, telegramName: string, q: Knex | Knex.Transaction = this.db): Promise<ActivationOutcome> {
+  async activate(chatId: string, scope: Scope, fullName: string, q: Knex | Knex.Transaction = this.db): Promise<ActivationOutcome> {
+    // Telegram's first and last names are up to 64 characters each: with the space, one more than the column.
+    const telegramName = fitColumn(fullName, 128);
     const existing = await q('mc_subscribers').where({ chat_id: chatId, scope_kind: scope.kind, scope_id: scope.id }).first();
     const now = this.now();
     if (!existing) {

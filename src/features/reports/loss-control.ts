@@ -220,6 +220,10 @@ export class LossControl {
   private async check(trx: Knex.Transaction, limit: LossLimit, now: number): Promise<PeerBlock | null> {
     const tz = this.deps.settings.get('general.timezone');
     const { peer } = limit;
+    // PostgreSQL stores calls in parallel transactions: without this lock two calls ending
+    // together each sum without the other's rating, and neither blocks. Held until commit,
+    // so the next one's sums see this one's rating. (SQLite runs one transaction at a time.)
+    if (trx.client.config.client === 'pg') await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`tgpbx:loss-control:${peer}`]);
     const span = periodAt(limit.period, now, tz);
     const sums = await peerSums(trx, peer, span.from, span.to);
     const crossedBy = limitCrossed(limit, sums);
@@ -279,8 +283,8 @@ export class LossControl {
     const outcome = await this.deps.db.transaction(async (trx) => {
       const row = await trx('rp_blocks').where({ id }).first();
       if (!row) return undefined;
-      if (row.ended_at != null) return false;
-      await trx('rp_blocks').where({ id }).update({ ended_at: now, ended_by: note.slice(0, 128) });
+      // Conditional: of two unblocks at once (page and Telegram) on PostgreSQL only one ends it.
+      if (!(await trx('rp_blocks').where({ id }).whereNull('ended_at').update({ ended_at: now, ended_by: note.slice(0, 128) }))) return false;
       const limit = this.limits.find((l) => l.id === Number(row.limit_id));
       const chat = limit ? await this.alertChat(trx, limit) : undefined;
       if (chat) {
