@@ -6,6 +6,7 @@ import { benchMissedCallNotices } from './missed-call-notices.js';
 import { benchOutboxThroughput } from './outbox-throughput.js';
 import { benchProviderAccounts } from './provider-accounts.js';
 import { benchReportsProfit } from './reports-profit.js';
+import { benchReportsRerate } from './reports-rerate.js';
 
 await benchAmiIngest();
 await benchCallEngine();
@@ -13,4 +14,5 @@ await benchMissedCallNotices();
 await benchOutboxThroughput();
 await benchFastAgi();
 await benchReportsProfit();
+await benchReportsRerate();
 await benchProviderAccounts();

@@ -179,4 +179,56 @@ describe('Reports pages in Chromium', function () {
     assert.equal(await page.locator('tr[data-rate="7999"]').count(), 0);
     assert.equal((await decks.info('carrier-a', 'sell'))!.rates, 6);
   });
+
+  it('decks: Remove asks first (confirm() with JavaScript, a page saying what is lost without); calls already rated keep their ratings', async () => {
+    const { db, decks } = mod.app.reports;
+    const ratingsOf = async () => Number((await db('rp_ratings').where({ peer: 'carrier-a' }).count({ n: '*' }))[0]!.n);
+    const rated = await ratingsOf();
+    assert.ok(rated > 0);
+
+    // With JavaScript: a confirm() names the deck; Cancel keeps it, OK posts (with the page's CSRF token).
+    await page.goto(`${mod.app.url}/reports/decks`);
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.dismiss();
+    });
+    await page.click('tr[data-deck="carrier-b:cost"] form.remove-deck button');
+    assert.equal(asked, 'Remove the cost deck of carrier-b (1 rate)? Calls already rated keep their ratings until re-rated.');
+    assert.equal(page.url(), `${mod.app.url}/reports/decks`);
+    assert.ok(await decks.info('carrier-b', 'cost'), 'Cancel keeps the deck');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('tr[data-deck="carrier-b:cost"] form.remove-deck button');
+    await page.waitForSelector('#deck-removed');
+    assert.match((await page.textContent('#deck-removed'))!, /^The cost deck of carrier-b was removed\. Calls rated before keep their ratings/);
+    assert.equal(await decks.info('carrier-b', 'cost'), undefined);
+    assert.equal(await page.locator('tr[data-deck="carrier-b:cost"]').count(), 0);
+
+    // Without JavaScript: the button leads to a page that says what is lost, Keep it goes back.
+    const noScript = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    try {
+      const plain = await noScript.newPage();
+      await logInAsAdmin(plain, mod.app, '/reports/decks');
+      await plain.click('tr[data-deck="carrier-a:cost"] form.remove-deck button');
+      await plain.waitForSelector('#remove-deck');
+      assert.equal(await plain.textContent('#remove-deck h2'), 'Remove the cost deck of carrier-a?');
+      const text = (await plain.textContent('#remove-deck'))!.replace(/\s+/g, ' ');
+      assert.match(text, /Its 6 rates \(version 1\) are deleted: what the carrier charges you for calls over carrier-a\./);
+      assert.match(text, /Calls already rated keep their ratings \(and \/profit and loss control their figures\) until you re-rate their days\./);
+      assert.match(text, /Calls from now on are rated with the sell deck only \(no cost\)\./);
+      await plain.screenshot({ path: screenshotPath('reports-deck-remove'), fullPage: true });
+      await plain.click('#remove-deck a.cancel-link');
+      await plain.waitForURL('**/reports/decks');
+      assert.ok(await decks.info('carrier-a', 'cost'), 'Keep it keeps the deck');
+      await plain.click('tr[data-deck="carrier-a:cost"] form.remove-deck button');
+      await plain.click('#remove-deck button.danger');
+      await plain.waitForSelector('#deck-removed');
+      assert.equal(await decks.info('carrier-a', 'cost'), undefined);
+      assert.equal(await ratingsOf(), rated, 'the calls keep their ratings until re-rated');
+      assert.equal((await plain.goto(`${mod.app.url}/reports/decks/remove?peer=carrier-a&kind=cost`))!.status(), 404, 'a deck removed already');
+      assert.match((await plain.textContent('p.error'))!, /No such deck/);
+    } finally {
+      await noScript.close();
+    }
+  });
 });

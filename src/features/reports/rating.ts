@@ -82,6 +82,9 @@ export function ratableCall(call: Pick<Call, 'direction' | 'trunk' | 'talkSecond
  * call's transaction), and a whole period again after a deck change (`rerate`).
  */
 export class CallRater {
+  /** Re-rate runs of this process in progress: the staged rows of any other run are leftovers. */
+  private readonly running = new Set<number>();
+
   constructor(
     private readonly deps: { db: Database; decks: RateDeckStore; now: () => number },
   ) {}
@@ -100,41 +103,109 @@ export class CallRater {
 
   /**
    * Rates every call of [from, to) again (optionally only one peer's) with the decks as
-   * they are now, replacing earlier ratings; one action after a deck change. Runs in
-   * batches of 2 000 calls, each its own transaction. Returns how many calls were rated.
+   * they are when it starts, replacing earlier ratings; one action after a deck change.
+   * All or nothing: the calls are rated into rp_rerate_rows in short batches (each its own
+   * transaction, so calls are stored in between), then swapped into rp_ratings in one
+   * transaction. A failure or a crash before the swap leaves every old rating as it was.
+   * Returns how many calls got a rating and how many earlier ratings were replaced.
    */
   async rerate(span: { from: number; to: number; peer?: string }): Promise<{ rated: number; removed: number }> {
     const { db } = this.deps;
-    const removed = await db('rp_ratings')
-      .where('started_at', '>=', span.from)
-      .andWhere('started_at', '<', span.to)
-      .modify((q) => (span.peer ? q.andWhere('peer', span.peer) : q))
-      .delete();
+    await this.clearLeftovers();
+    const [row] = await db('rp_rerates').insert({ started_at: this.deps.now() }).returning('id');
+    const rerateId = typeof row === 'object' ? Number((row as { id: number | string }).id) : Number(row);
+    this.running.add(rerateId);
+    try {
+      const rated = await this.stage(rerateId, span);
+      const removed = await this.swap(rerateId);
+      return { rated, removed };
+    } finally {
+      this.running.delete(rerateId);
+      // The staged rows go with their run (cascade); if even that fails, the next run clears them.
+      await db('rp_rerates').where({ id: rerateId }).delete().catch(() => undefined);
+    }
+  }
+
+  /** Deletes what failed or crashed re-rate runs left in rp_rerate_rows. */
+  private async clearLeftovers(): Promise<void> {
+    await this.deps.db('rp_rerates').whereNotIn('id', [...this.running]).delete();
+  }
+
+  /**
+   * Rates the span's calls into rp_rerate_rows under `rerateId`, RERATE_BATCH calls per
+   * transaction; each peer's decks are read once, so the whole run uses the same versions.
+   * A call that gets no rating any more is staged with `rated` false. Returns how many
+   * calls got a rating.
+   */
+  private async stage(rerateId: number, span: { from: number; to: number; peer?: string }): Promise<number> {
+    const { db, decks } = this.deps;
+    const peerDecks = new Map<string, Promise<[RateDeck | null, RateDeck | null]>>();
+    const decksOf = (peer: string) => {
+      let d = peerDecks.get(peer);
+      if (!d) peerDecks.set(peer, (d = Promise.all([decks.deck(peer, 'cost'), decks.deck(peer, 'sell')])));
+      return d;
+    };
     let rated = 0;
-    let afterId = 0;
+    // Keyset over (started_at, id), the order of the calls_started_idx index (rowid last in
+    // SQLite): each batch continues in the index instead of scanning and sorting the span again.
+    let after = { startedAt: span.from, id: 0 };
     for (;;) {
-      const rows: { id: number; direction: string; trunk: string | null; talk_seconds: number; dialed: string; started_at: number | string }[] = await db('calls')
-        .where('started_at', '>=', span.from)
+      const rows: { id: number | string; direction: string; trunk: string | null; talk_seconds: number | string; dialed: string; started_at: number | string }[] = await db('calls')
+        .where('started_at', '>=', after.startedAt)
         .andWhere('started_at', '<', span.to)
-        .andWhere('id', '>', afterId)
+        .andWhere((w) => w.where('started_at', '>', after.startedAt).orWhere('id', '>', after.id))
         .andWhere('direction', 'outbound')
         .andWhere('talk_seconds', '>', 0)
         .modify((q) => (span.peer ? q.andWhere('trunk', span.peer) : q.whereNotNull('trunk')))
-        .orderBy('id')
-        .limit(2000)
+        .orderBy([{ column: 'started_at' }, { column: 'id' }])
+        .limit(RERATE_BATCH)
         .select('id', 'direction', 'trunk', 'talk_seconds', 'dialed', 'started_at');
       if (!rows.length) break;
-      afterId = rows[rows.length - 1]!.id;
+      const last = rows[rows.length - 1]!;
+      after = { startedAt: Number(last.started_at), id: Number(last.id) };
+      const ratedAt = this.deps.now();
+      const staged: (ReturnType<typeof ratingRow> & { rerate_id: number; rated: boolean })[] = [];
+      for (const r of rows) {
+        const call = ratableCall({ direction: r.direction as Call['direction'], trunk: r.trunk, talkSeconds: Number(r.talk_seconds), dialed: r.dialed, startedAt: Number(r.started_at) });
+        if (!call) continue;
+        const [cost, sell] = await decksOf(call.peer);
+        const has = Boolean(cost || sell);
+        if (has) rated++;
+        staged.push({ rerate_id: rerateId, rated: has, ...ratingRow(Number(r.id), call.startedAt, rateCall(call, cost, sell), ratedAt) });
+      }
       await db.transaction(async (trx) => {
-        for (const r of rows) {
-          const call = ratableCall({ direction: r.direction as Call['direction'], trunk: r.trunk, talkSeconds: r.talk_seconds, dialed: r.dialed, startedAt: Number(r.started_at) });
-          if (call && (await this.rate(trx, r.id, call))) rated++;
-        }
+        for (let i = 0; i < staged.length; i += 500) await trx('rp_rerate_rows').insert(staged.slice(i, i + 500));
       });
     }
-    return { rated, removed };
+    return rated;
+  }
+
+  /**
+   * Puts a run's staged ratings in place of the old ones, in one transaction: calls that
+   * get no rating any more lose theirs, the others' are inserted or replaced. A call
+   * deleted since it was staged is skipped. Returns how many earlier ratings it replaced.
+   */
+  private async swap(rerateId: number): Promise<number> {
+    return this.deps.db.transaction(async (trx) => {
+      const staged = () => trx('rp_rerate_rows').where({ rerate_id: rerateId }).select('call_id');
+      const [count] = await trx('rp_ratings').whereIn('call_id', staged()).count({ n: '*' });
+      await trx('rp_ratings').whereIn('call_id', staged().andWhere({ rated: false })).delete();
+      const cols = RATING_COLUMNS.join(', ');
+      await trx.raw(
+        `insert into rp_ratings (${cols}) select ${cols} from rp_rerate_rows s where s.rerate_id = ? and s.rated = ? and exists (select 1 from calls c where c.id = s.call_id) ` +
+          `on conflict (call_id) do update set ${RATING_COLUMNS.filter((c) => c !== 'call_id').map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        [rerateId, true],
+      );
+      return Number((count as { n: number | string } | undefined)?.n ?? 0);
+    });
   }
 }
+
+/** Calls a re-rate stages per transaction (about 0.1 s of holding SQLite's write lock each). */
+const RERATE_BATCH = 1000;
+
+/** The columns of rp_ratings, as ratingRow fills them. */
+const RATING_COLUMNS = ['call_id', 'peer', 'started_at', 'number', 'code', 'destination', 'talk_seconds', 'billed_seconds', 'cost_micro', 'revenue_micro', 'profit_micro', 'cost_prefix', 'sell_prefix', 'rated_at'] as const;
 
 /** The rp_ratings row of a rating. */
 export function ratingRow(callId: number, startedAt: number, r: Rating, ratedAt: number) {

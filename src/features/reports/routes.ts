@@ -86,7 +86,7 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
 
   type RateForm = { values: Record<string, string>; problems: Record<string, string>; replaces: number | null };
   const decksPage = async (req: FastifyRequest, reply: FastifyReply, extra: { problem?: string; imported?: DeckImportResult; form?: { peer: string; kind: string; csv: string }; rateForm?: RateForm; deck?: { peer: string; kind: DeckKind } } = {}) => {
-    const q = req.query as { rerated?: string; blocked?: string; below?: string; deck?: string; kind?: string; prefix?: string; edit?: string; rate?: string };
+    const q = req.query as { removed?: string; rerated?: string; blocked?: string; below?: string; deck?: string; kind?: string; prefix?: string; edit?: string; rate?: string };
     const blockList = (v: string | undefined) => (v ?? '').split(',').map((p) => /^([^:]+):(hour|day|month)$/.exec(p)).filter((m) => m !== null).map((m) => ({ peer: m[1]!, period: m[2]! }));
     const decks = await reports.decks.list();
     const peers = await reports.peers();
@@ -108,6 +108,7 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
           }
         : { values: { increments: '60/60' }, problems: {}, replaces: null };
     }
+    const removedDeck = /^(cost|sell):(.+)$/.exec(q.removed ?? '');
     return renderPage(req, reply, 'reports/decks.ejs', {
       title: 'Reports: rate decks',
       currentPath: '/reports',
@@ -121,6 +122,7 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
       countOf,
       rate: formatRate,
       rerated: q.rerated === undefined ? null : { calls: Number(q.rerated) || 0, blocked: blockList(q.blocked), below: blockList(q.below) },
+      removed: removedDeck ? { kind: removedDeck[1]!, peer: removedDeck[2]! } : null,
       rateSaved: q.rate === 'saved' ? 'saved' : q.rate === 'removed' ? 'removed' : null,
       shown: shownPeer ? { peer: shownPeer, kind: shownKind, prefix, rates, exists: decks.some((d) => d.peer === shownPeer && d.kind === shownKind), form: rateForm } : null,
     });
@@ -191,12 +193,23 @@ export const reportsRoutes: FastifyPluginAsync<ReportsRoutesDeps> = async (app, 
     return reply.redirect(`/reports/decks?saved&rerated=${result.rated}${lc.blocked.length ? `&blocked=${peers(lc.blocked)}` : ''}${lc.belowLimit.length ? `&below=${peers(lc.belowLimit)}` : ''}#rerate`);
   });
 
+  // Remove asks first: the button is a GET to this page (with JavaScript, a confirm() and then the POST).
+  app.get('/reports/decks/remove', async (req, reply) => {
+    const q = req.query as Body;
+    const peer = peerName.safeParse(q.peer);
+    const kind = deckKind.safeParse(q.kind);
+    const deck = peer.success && kind.success ? await reports.decks.info(peer.data, kind.data) : undefined;
+    if (!deck) return decksPage(req, reply.code(404), { problem: 'No such deck: it was removed already.' });
+    const other = await reports.decks.info(deck.peer, deck.kind === 'cost' ? 'sell' : 'cost');
+    return renderPage(req, reply, 'reports/remove-deck.ejs', { title: 'Reports: remove a rate deck', currentPath: '/reports', ...common(req, 'decks'), deck, other: other ?? null, countOf });
+  });
+
   app.post('/reports/decks/remove', async (req, reply) => {
     const body = (req.body ?? {}) as Body;
     const peer = peerName.safeParse(body.peer);
     const kind = deckKind.safeParse(body.kind);
-    if (!peer.success || !kind.success || !(await reports.decks.remove(peer.data, kind.data))) return decksPage(req, reply.code(404), { problem: 'No such deck.' });
-    return reply.redirect('/reports/decks?saved');
+    if (!peer.success || !kind.success || !(await reports.decks.remove(peer.data, kind.data))) return decksPage(req, reply.code(404), { problem: 'No such deck: it was removed already.' });
+    return reply.redirect(`/reports/decks?${new URLSearchParams({ removed: `${kind.data}:${peer.data}` }).toString()}`);
   });
 
   const chatsPage = async (req: FastifyRequest, reply: FastifyReply, problem: string | null = null, add: Body = {}) =>
