@@ -225,12 +225,13 @@ export class OutboxSender {
         if (!outcome.rateLimited) logger.warn({ outboxId: row.id, bot: botId, error: outcome.error, retryAt: outcome.at }, 'Telegram send failed; will retry');
         return;
       case 'failed':
-        await db('outbox').where(where).update({ status: 'failed', attempts: row.attempts + 1, last_error: outcome.error });
+        // One transaction: whoever sees the message failed also sees why its chat is refused.
+        await db.transaction(async (trx) => {
+          if (outcome.recipient) await this.opts.recipients.mark(botId, row.chat_id, outcome.recipient, outcome.error, trx);
+          await trx('outbox').where(where).update({ status: 'failed', attempts: row.attempts + 1, last_error: outcome.error });
+        });
         metrics.outboxMessages.inc({ state: 'failed' });
-        if (outcome.recipient) {
-          this.refused.add(row.chat_id);
-          await this.opts.recipients.mark(botId, row.chat_id, outcome.recipient, outcome.error);
-        }
+        if (outcome.recipient) this.refused.add(row.chat_id);
         logger.warn({ outboxId: row.id, bot: botId, chat: row.chat_id, error: outcome.error }, 'Telegram refused a message');
         return;
       case 'token-refused':

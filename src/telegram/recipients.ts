@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Database } from '../storage/database.js';
 
 /** Why Telegram refuses to deliver to a chat: the user blocked the bot, or the bot left the group. */
@@ -10,8 +11,9 @@ export type RecipientState = 'blocked' | 'unreachable';
 export class RecipientStore {
   constructor(private readonly db: Database, private readonly now: () => number = Date.now) {}
 
-  async mark(botId: string, chatId: string, state: RecipientState, reason: string): Promise<void> {
-    await this.db('telegram_recipients')
+  /** Marks a chat refused; pass the caller's transaction to record it with the message's outcome. */
+  async mark(botId: string, chatId: string, state: RecipientState, reason: string, trx: Knex = this.db): Promise<void> {
+    await trx('telegram_recipients')
       .insert({ bot_id: botId, chat_id: chatId, state, reason, updated_at: this.now() })
       .onConflict(['bot_id', 'chat_id'])
       .merge(['state', 'reason', 'updated_at']);
