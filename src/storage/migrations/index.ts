@@ -6,6 +6,7 @@ import { missedCalls } from './004-missed-calls.js';
 import { customBots } from './005-custom-bots.js';
 import { reports } from './006-reports.js';
 import { provider } from './007-provider.js';
+import { callJournal } from './009-call-journal.js';
 
 /** One schema change; `name` orders them and is recorded once applied. */
 export interface Migration {
@@ -15,4 +16,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Add new ones at the end; never edit an applied one. */
-export const migrations: Migration[] = [foundation, telegramChannels, calls, missedCalls, customBots, reports, provider];
+export const migrations: Migration[] = [foundation, telegramChannels, calls, missedCalls, customBots, reports, provider, callJournal];
