@@ -56,7 +56,7 @@ export class CallEngine {
     this.tracker.on('call.ended', (call: Call) => {
       // The call's journal rows are written before it is stored, and deleted in the storing transaction:
       // a crash in between finds the whole call in the journal, never half of it.
-      const stored = this.journal.flushed().then(() => this.history.record(call, (trx) => this.journal.deleteCall(trx, call.linkedid)));
+      const stored = this.journal.flushedFor(call.linkedid).then(() => this.history.record(call, (trx) => this.journal.deleteCall(trx, call.linkedid)));
       this.track(stored, (err) => opts.logger.error({ linkedid: call.linkedid, err: err.message }, 'could not store a call'));
       this.track(this.directory.learnNames(call.legs.filter((l) => l.kind === 'extension')), (err) => opts.logger.warn({ err: err.message }, 'could not learn extension names'));
     });

@@ -37,12 +37,29 @@ export interface CallJournalOptions {
   maxBatch?: number;
 }
 
-/** Rows per INSERT statement: 5 columns each, under SQLite's oldest limit of 999 bound values. */
-const ROWS_PER_INSERT = 180;
+/**
+ * At most this many rows per INSERT statement (5 bound values each: 25,000, under the
+ * 32,766 of the SQLite that sqlite3 bundles and the 65,535 of PostgreSQL). A write is one
+ * statement, whatever its size: when an AMI flood keeps the event loop busy, the writer
+ * gets few turns (about 14 per second in bench/call-journal.ts) and must write much in each.
+ * The statement is a plain multi-row VALUES (standard SQL): knex writes SQLite inserts as
+ * UNION ALL selects, which SQLite limits to 500 rows.
+ */
+const ROWS_PER_INSERT = 5_000;
 
-/** The journal row of an entry (without its seq). The event keeps its name and fields: the fold reads nothing else. */
+/**
+ * Fields of AMI events the call rules never read (for the event's own channel and for the
+ * Dest/Transferer/... sides): the journal leaves them out, about half of each event. The
+ * restore test (test/unit/call-journal-restore.test.ts) replays every recording cut
+ * after any event from the journal: a rule that starts reading one of them fails it.
+ */
+const UNREAD_FIELD = /^(?:privilege|systemname|(?:dest|transferer|transferee|origtransferer|secondtransferer|target)?(?:channelstatedesc|connectedlinenum|connectedlinename|language|accountcode|context|priority))$/;
+
+/** The journal text of an event: its name and the fields the call rules read (they read nothing else). */
 export function encodeEvent(e: AmiEvent): string {
-  return JSON.stringify({ e: e.event, f: e.fields });
+  const fields: Record<string, string> = {};
+  for (const key in e.fields) if (!UNREAD_FIELD.test(key)) fields[key] = e.fields[key]!;
+  return JSON.stringify({ e: e.event, f: fields });
 }
 
 /** The event of a journal row, as the tracker folds it. */
@@ -71,12 +88,23 @@ export class CallJournal implements JournalSink {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private waiters: { seq: number; resolve: () => void }[] = [];
+  /** The last row appended for each call not yet stored, to know whether it is written. */
+  private readonly lastSeqOf = new Map<string, number>();
   private readonly flushMs: number;
   private readonly maxBatch: number;
   /** Rows written since start (bench and tests read it). */
   rowsWritten = 0;
   /** Batches written since start. */
   batchesWritten = 0;
+  /** Characters of event JSON written since start. */
+  bytesWritten = 0;
+  /**
+   * The longest time an event waited between its append and the end of its write: the
+   * crash window actually seen (events that young are lost with a kill -9).
+   */
+  maxLagMs = 0;
+  /** When the oldest event of the buffer was appended (performance.now()). */
+  private bufferSince = 0;
 
   constructor(
     private readonly db: Database,
@@ -120,7 +148,9 @@ export class CallJournal implements JournalSink {
 
   /** Appends one folded event; it is written with the next batch. */
   append(entry: JournalEntry): void {
+    if (!this.buffer.length) this.bufferSince = performance.now();
     this.buffer.push({ seq: ++this.seq, linkedid: entry.linkedid, at: entry.at, received_at: entry.receivedAt, event: encodeEvent(entry.event) });
+    this.lastSeqOf.set(entry.linkedid, this.seq);
     if (this.buffer.length >= this.maxBatch) this.kick();
     else if (!this.timer && !this.writing) this.timer = setTimeout(() => this.kick(), this.flushMs);
   }
@@ -131,7 +161,20 @@ export class CallJournal implements JournalSink {
    * write now instead of waiting for the batch timer.
    */
   flushed(): Promise<void> {
-    const seq = this.seq;
+    return this.writtenThrough(this.seq);
+  }
+
+  /**
+   * Resolves once every event of this call is written. The call engine stores an ended
+   * call only then, so a crash before the storing transaction commits finds the whole call
+   * in the journal. With a settle time longer than `flushMs` the rows are written already
+   * and this costs nothing.
+   */
+  flushedFor(linkedid: string): Promise<void> {
+    return this.writtenThrough(this.lastSeqOf.get(linkedid) ?? 0);
+  }
+
+  private writtenThrough(seq: number): Promise<void> {
     if (this.done >= seq) return Promise.resolve();
     const p = new Promise<void>((resolve) => this.waiters.push({ seq, resolve }));
     this.kick();
@@ -141,6 +184,7 @@ export class CallJournal implements JournalSink {
   /** Deletes a call's rows; CallHistory runs it in the transaction that stores the call. */
   async deleteCall(trx: Knex.Transaction, linkedid: string): Promise<void> {
     await trx('call_journal').where({ linkedid }).delete();
+    this.lastSeqOf.delete(linkedid);
   }
 
   /** Writes everything appended (SIGTERM keeps calls in progress too) and stops the timer. */
@@ -156,6 +200,12 @@ export class CallJournal implements JournalSink {
     return Number(row?.n ?? 0);
   }
 
+  private async insert(rows: JournalRow[]): Promise<void> {
+    const values: (string | number)[] = [];
+    for (const r of rows) values.push(r.seq, r.linkedid, r.at, r.received_at, r.event);
+    await this.db.raw(`insert into call_journal ("seq", "linkedid", "at", "received_at", "event") values ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, values);
+  }
+
   private kick(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -166,15 +216,22 @@ export class CallJournal implements JournalSink {
     });
   }
 
-  /** Writes batches while someone waits for them or a full batch is ready; a partial batch waits for the timer. */
+  /**
+   * Writes batches while someone waits for them or a full batch is ready; a partial batch
+   * waits for the timer. Each batch is one INSERT (atomic by itself; batches are written
+   * in order, so the journal on disk is always a prefix of what was appended).
+   */
   private async drain(): Promise<void> {
     do {
-      const batch = this.buffer;
-      this.buffer = [];
+      const batch = this.buffer.length > ROWS_PER_INSERT ? this.buffer.splice(0, ROWS_PER_INSERT) : this.buffer;
+      if (batch === this.buffer) this.buffer = [];
+      const since = this.bufferSince; // rows left for the next batch keep it: their wait is over-counted, never under
       try {
-        await this.write(batch);
+        await this.insert(batch);
         this.rowsWritten += batch.length;
         this.batchesWritten++;
+        for (const row of batch) this.bytesWritten += row.event.length;
+        this.maxLagMs = Math.max(this.maxLagMs, performance.now() - since);
       } catch (err) {
         // Live calls go on (they are in memory); only their recovery after a crash would be partial.
         this.logger.error({ err: (err as Error).message, rows: batch.length }, 'call journal: could not write events of calls in progress');
@@ -186,15 +243,5 @@ export class CallJournal implements JournalSink {
         for (const w of ready) w.resolve();
       }
     } while (this.buffer.length && (this.waiters.length || this.buffer.length >= this.maxBatch));
-  }
-
-  private async write(rows: JournalRow[]): Promise<void> {
-    if (rows.length <= ROWS_PER_INSERT) {
-      await this.db('call_journal').insert(rows);
-      return;
-    }
-    await this.db.transaction(async (trx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await trx('call_journal').insert(rows.slice(i, i + ROWS_PER_INSERT));
-    });
   }
 }
