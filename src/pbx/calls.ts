@@ -29,6 +29,8 @@ interface Tracked {
   fold: CallFold;
   receivedAt: number;
   settleTimer: unknown;
+  /** Restored from the journal at start: tgpbx was down for part of it. */
+  restored: boolean;
 }
 
 /**
@@ -49,6 +51,8 @@ export class CallTracker extends EventEmitter {
   private readonly idleMs: number;
   private readonly rememberEndedMs: number;
   private sweepTimer: unknown = null;
+  /** True while `restore` replays the journal. */
+  private restoring = false;
 
   constructor(private readonly opts: CallTrackerOptions) {
     super();
@@ -97,14 +101,19 @@ export class CallTracker extends EventEmitter {
    * counts from each call's last event received.
    */
   restore(entries: Iterable<JournalEntry>): void {
-    for (const { linkedid, event, at, receivedAt } of entries) {
-      if (this.ended.has(linkedid)) continue;
-      if (callOf(event) === linkedid) this.fold(linkedid, event, at, receivedAt, undefined);
-      else {
-        // A Hangup applied to another call that knew the channel (the routed call may be stored already).
-        const tracked = this.calls.get(linkedid);
-        if (tracked) this.applyElsewhere(linkedid, tracked, event, at, receivedAt, undefined);
+    this.restoring = true;
+    try {
+      for (const { linkedid, event, at, receivedAt } of entries) {
+        if (this.ended.has(linkedid)) continue;
+        if (callOf(event) === linkedid) this.fold(linkedid, event, at, receivedAt, undefined);
+        else {
+          // A Hangup applied to another call that knew the channel (the routed call may be stored already).
+          const tracked = this.calls.get(linkedid);
+          if (tracked) this.applyElsewhere(linkedid, tracked, event, at, receivedAt, undefined);
+        }
       }
+    } finally {
+      this.restoring = false;
     }
     if (this.calls.size) this.opts.logger.info({ calls: this.calls.size }, 'calls in progress restored from the journal');
     this.closeIdle();
@@ -114,7 +123,7 @@ export class CallTracker extends EventEmitter {
     let tracked = this.calls.get(linkedid);
     const created = !tracked;
     if (!tracked) {
-      tracked = { fold: new CallFold(linkedid, this.opts.classify, e, at), receivedAt, settleTimer: null };
+      tracked = { fold: new CallFold(linkedid, this.opts.classify, e, at), receivedAt, settleTimer: null, restored: this.restoring };
       this.calls.set(linkedid, tracked);
       this.opts.metrics.callsActive.set(this.calls.size);
       if (tracked.fold.partial) this.opts.logger.debug({ linkedid, event: e.event }, 'call seen from the middle (started before tgpbx connected)');
@@ -163,6 +172,9 @@ export class CallTracker extends EventEmitter {
   /**
    * After an AMI reconnect: every channel not among `liveUniqueids` is gone (its Hangup
    * was lost with the link). Calls left with no live channel end now, marked partial.
+   * A call restored from the journal may have ended long ago, while tgpbx was down: its
+   * lost channels end at the last event seen of the call, so its ring or talk time is what
+   * tgpbx saw, never the downtime.
    */
   reconcile(liveUniqueids: ReadonlySet<string>): void {
     const now = this.clock.now();
@@ -170,7 +182,7 @@ export class CallTracker extends EventEmitter {
       let lost = false;
       for (const c of tracked.fold.channels.values()) {
         if (c.hungUpAt === null && !liveUniqueids.has(c.uniqueid)) {
-          c.hungUpAt = now;
+          c.hungUpAt = tracked.restored ? tracked.fold.lastEventAt : now;
           lost = true;
         }
       }
