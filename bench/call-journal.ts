@@ -23,6 +23,8 @@ import { endpointClassifier } from '../src/pbx/channel-name.js';
 import { Metrics } from '../src/status/metrics.js';
 import { StatusBoard } from '../src/status/status-board.js';
 import { openDatabase, type Database } from '../src/storage/database.js';
+import { loadAmiEvents } from '../test/support/ami-fixtures.js';
+import type { AmiEvent } from '../src/pbx/ami.js';
 import { forkAmiPeer } from './ami-peer.js';
 import { CallStream } from './call-stream.js';
 import { machineLine } from './machine.js';
@@ -33,6 +35,7 @@ const PACED_CALLS = 1_000;
 const PACED_PER_SECOND = 100;
 const SETTLE_MS = 1_500;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MEMORY_CALLS = 3_000;
 const silent = () => createLogger({ level: 'silent', scrubber: new SecretScrubber() });
 
 interface Run {
@@ -116,6 +119,50 @@ async function run(opts: { journal: boolean; store: boolean; calls: number; perS
 
 const n = (x: number) => Math.round(x).toLocaleString('en');
 
+/** The stream of `calls` calls as AmiClient would emit them, in memory. */
+function eventsInMemory(calls: number): AmiEvent[] {
+  const stream = new CallStream();
+  let text = '';
+  for (let i = 0; i < calls; i++) text += stream.next().text;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tgpbx-bench-stream-')), 'stream.ami');
+  fs.writeFileSync(file, text);
+  const events = loadAmiEvents(file);
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  return events;
+}
+
+/**
+ * The journal's own CPU cost: the tracker fed from memory (no socket, no parser), with
+ * and without the journal, until every call ended and every row is written. Returns
+ * events/s and the journal's rows.
+ */
+async function inMemory(events: AmiEvent[], withJournal: boolean): Promise<{ eventsPerSecond: number; rows: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tgpbx-bench-journal-'));
+  const db = await openDatabase({ dataDir: dir, databaseUrl: null });
+  const journal = withJournal ? new CallJournal(db, silent()) : undefined;
+  await journal?.load();
+  const tracker = new CallTracker({
+    classify: endpointClassifier(() => ({ extensions: new Set(), trunks: new Set() })),
+    policy: () => ({ ivrHangupIsMissed: false }),
+    logger: silent(),
+    metrics: new Metrics(),
+    settleMs: 0,
+    journal,
+  });
+  const start = performance.now();
+  // In slices, yielding between them, as socket chunks would: the writer gets its turns.
+  for (let i = 0; i < events.length; i += 500) {
+    for (const e of events.slice(i, i + 500)) tracker.handle(e);
+    await new Promise((r) => setImmediate(r));
+  }
+  await journal?.flushed();
+  const ms = performance.now() - start;
+  const rows = journal?.rowsWritten ?? 0;
+  await db.destroy();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { eventsPerSecond: (events.length / ms) * 1000, rows };
+}
+
 function line(label: string, r: Run): string {
   let text = `  ${label.padEnd(34)}: ${n(r.eventsPerSecond).padStart(7)} events/s, ${n(r.callsPerSecond).padStart(6)} calls/s`;
   if (r.journal) {
@@ -132,6 +179,18 @@ function percentiles(lat: number[]): string {
 
 export async function benchCallJournal(): Promise<void> {
   console.log(`call-journal: ${n(CALLS)} calls unstored, ${n(STORED_CALLS)} stored (${new CallStream().eventsPerCall.toFixed(0)} events per call), SQLite in ${os.tmpdir()}, settle time 0`);
+  const memory = eventsInMemory(MEMORY_CALLS);
+  const bestMemory = [0, 0];
+  let rows = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const withJournal of [false, true]) {
+      const r = await inMemory(memory, withJournal);
+      bestMemory[Number(withJournal)] = Math.max(bestMemory[Number(withJournal)]!, r.eventsPerSecond);
+      rows = Math.max(rows, r.rows);
+    }
+  }
+  const perEvent = (1e6 / bestMemory[1]! - 1e6 / bestMemory[0]!).toFixed(2);
+  console.log(`  tracker alone, events from memory: ${n(bestMemory[0]!)} events/s without the journal, ${n(bestMemory[1]!)} with it (${n(rows)} rows written): ${perEvent} µs more per event (${MEMORY_CALLS.toLocaleString('en')} calls, best of ${ROUNDS})`);
   // Runs with and without the journal alternate, ROUNDS times; the best of each is shown (other load on the machine only slows runs down).
   const best = new Map<string, Run>();
   const configs: [string, Parameters<typeof run>[0]][] = [
