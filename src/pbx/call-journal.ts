@@ -194,7 +194,7 @@ export class CallJournal implements JournalSink {
     this.timer = null;
   }
 
-  /** Calls in the journal now (written or not), for the status page and tests. */
+  /** Rows in the journal table now (written ones), for tests. */
   async count(): Promise<number> {
     const [row] = await this.db('call_journal').count({ n: '*' });
     return Number(row?.n ?? 0);
