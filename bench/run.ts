@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark in turn; each prints its figures and the machine. */
 import { benchAmiIngest } from './ami-ingest.js';
 import { benchCallEngine } from './call-engine.js';
+import { benchCallJournal } from './call-journal.js';
 import { benchFastAgi } from './fastagi.js';
 import { benchMissedCallNotices } from './missed-call-notices.js';
 import { benchOutboxThroughput } from './outbox-throughput.js';
@@ -10,6 +11,7 @@ import { benchReportsRerate } from './reports-rerate.js';
 
 await benchAmiIngest();
 await benchCallEngine();
+await benchCallJournal();
 await benchMissedCallNotices();
 await benchOutboxThroughput();
 await benchFastAgi();

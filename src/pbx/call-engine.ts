@@ -4,6 +4,7 @@ import type { Database } from '../storage/database.js';
 import type { Metrics } from '../status/metrics.js';
 import type { AmiClient, AmiEvent } from './ami.js';
 import { CallHistory } from './call-history.js';
+import { CallJournal, type CallJournalOptions } from './call-journal.js';
 import type { Call } from './call-model.js';
 import { CallTracker } from './calls.js';
 import { CdrRecorder } from './cdr-recorder.js';
@@ -18,18 +19,23 @@ export interface CallEngineOptions {
   metrics: Metrics;
   clock?: Clock;
   settleMs?: number;
+  /** Batching of the journal of calls in progress (defaults suit a PBX). */
+  journal?: CallJournalOptions;
 }
 
 /**
  * Everything that turns AMI events into stored calls: the PBX directory (extensions,
  * trunks, groups), the CallTracker, the call history and the raw CDR recorder, wired to
  * the AMI client. After each (re)connect it re-reads the endpoints and reconciles the
- * calls in progress with the channels Asterisk still has.
+ * calls in progress with the channels Asterisk still has. Calls in progress are journaled
+ * (CallJournal) and restored at start, so a crash or restart loses none of their events
+ * but the last batch's.
  */
 export class CallEngine {
   readonly directory: PbxDirectory;
   readonly tracker: CallTracker;
   readonly history: CallHistory;
+  readonly journal: CallJournal;
   private readonly cdr: CdrRecorder;
   private readonly writes = new Set<Promise<unknown>>();
 
@@ -37,6 +43,7 @@ export class CallEngine {
     this.directory = new PbxDirectory(opts.db);
     this.history = new CallHistory(opts.db, opts.logger);
     this.cdr = new CdrRecorder(opts.db);
+    this.journal = new CallJournal(opts.db, opts.logger, opts.journal);
     this.tracker = new CallTracker({
       classify: this.directory.classifier(),
       policy: () => ({ ivrHangupIsMissed: opts.settings.get('calls.ivr_hangup_is_missed') === 'yes' }),
@@ -44,16 +51,21 @@ export class CallEngine {
       metrics: opts.metrics,
       clock: opts.clock,
       settleMs: opts.settleMs,
+      journal: this.journal,
     });
     this.tracker.on('call.ended', (call: Call) => {
-      this.track(this.history.record(call), (err) => opts.logger.error({ linkedid: call.linkedid, err: err.message }, 'could not store a call'));
+      // The call's journal rows are written before it is stored, and deleted in the storing transaction:
+      // a crash in between finds the whole call in the journal, never half of it.
+      const stored = this.journal.flushedFor(call.linkedid).then(() => this.history.record(call, (trx) => this.journal.deleteCall(trx, call.linkedid)));
+      this.track(stored, (err) => opts.logger.error({ linkedid: call.linkedid, err: err.message }, 'could not store a call'));
       this.track(this.directory.learnNames(call.legs.filter((l) => l.kind === 'extension')), (err) => opts.logger.warn({ err: err.message }, 'could not learn extension names'));
     });
   }
 
-  /** Loads the directory and starts listening to AMI. */
+  /** Loads the directory, restores the calls in progress from the journal, and starts listening to AMI. */
   async start(): Promise<void> {
     await this.directory.load();
+    this.tracker.restore(await this.journal.load());
     this.tracker.start();
     const { ami } = this.opts;
     if (!ami) return;
@@ -64,9 +76,10 @@ export class CallEngine {
     ami.on('connected', () => void this.afterConnect(ami));
   }
 
-  /** Stops the tracker and waits for the calls being stored. */
+  /** Stops the tracker, writes the journal (calls in progress resume at the next start) and waits for the calls being stored. */
   async stop(): Promise<void> {
     this.tracker.stop();
+    await this.journal.stop();
     await Promise.allSettled([...this.writes]);
   }
 

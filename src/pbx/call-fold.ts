@@ -76,6 +76,9 @@ function outcomeOfCause(cause: number | null): LegOutcome {
   }
 }
 
+/** The VarSet variables the rules read; other VarSets only carry caller ID. */
+const READ_VARIABLES = new Set(['QUEUESTATUS', 'VMSTATUS', 'ATTENDEDTRANSFER', 'DIALSTATUS']);
+
 const unknown = (v: string | undefined) => (v === undefined || v === '<unknown>' ? '' : v);
 
 /**
@@ -96,6 +99,8 @@ export class CallFold {
   private episode = 0;
   private episodeAnswered = false;
   private readonly pendingDials = new Map<string, PendingDial>();
+  /** Set while folding an event that created or changed a channel. */
+  private touched = false;
 
   constructor(
     readonly linkedid: string,
@@ -119,42 +124,54 @@ export class CallFold {
     return this.channels.get(this.linkedid) ?? this.channels.values().next().value;
   }
 
-  /** Folds one event of this call into the state. */
-  apply(e: AmiEvent, at: number): void {
+  /**
+   * Folds one event of this call into the state. Returns false when the event changed
+   * nothing but `lastEventAt` (a VarSet or Newexten the rules do not read, on a channel
+   * already known with the same caller ID): the journal need not keep it.
+   */
+  apply(e: AmiEvent, at: number): boolean {
     this.lastEventAt = at;
+    this.touched = false;
     const f = e.fields;
     const channel = f.uniqueid ? this.touchChannel(f.uniqueid, f.channel, f, at) : undefined;
+    return this.fold(e, f, channel, at) || this.touched;
+  }
+
+  private fold(e: AmiEvent, f: Readonly<Record<string, string>>, channel: ChannelState | undefined, at: number): boolean {
     switch (e.event) {
       case 'DialBegin':
-        return this.dialBegin(e, at);
+        this.dialBegin(e, at);
+        return true;
       case 'DialEnd':
-        return this.dialEnd(e, at);
+        this.dialEnd(e, at);
+        return true;
       case 'Hangup':
         if (channel && channel.hungUpAt === null) {
           channel.hungUpAt = at;
           channel.cause = f.cause !== undefined && f.cause !== '' ? Number(f.cause) : null;
           this.legHungUp(channel, at);
         }
-        return;
+        return true;
       case 'Newstate':
         if (channel && f.channelstate === '6') this.legAnswered(channel.uniqueid, at, null);
-        return;
+        return true;
       case 'BridgeEnter':
         if (channel) this.legAnswered(channel.uniqueid, at, null);
-        return;
+        return true;
       case 'QueueCallerJoin':
         if (channel) channel.queue = f.queue ?? null;
         if (!this.queues.some((q) => q.queue === f.queue && q.joinedAt === at)) {
           this.queues.push({ queue: f.queue ?? '', joinedAt: at, leftAt: null, outcome: 'waiting', answeredBy: null });
         }
-        return;
+        return true;
       case 'QueueCallerAbandon':
-        return this.queueEnded(f.queue, 'abandoned', at);
+        this.queueEnded(f.queue, 'abandoned', at);
+        return true;
       case 'QueueCallerLeave': {
         const visit = this.openVisit(f.queue);
         if (visit && visit.leftAt === null) visit.leftAt = at;
         if (channel) channel.queue = null;
-        return;
+        return true;
       }
       case 'AgentConnect': {
         const visit = this.lastVisit(f.queue);
@@ -162,26 +179,31 @@ export class CallFold {
           visit.outcome = 'answered';
           visit.answeredBy = f.destchannel ? parseChannelName(f.destchannel).endpoint : (f.membername ?? null);
         }
-        return;
+        return true;
       }
       case 'Newexten':
         if (channel && (f.application ?? '').toLowerCase() === 'dial') {
           this.pendingDials.set(channel.uniqueid, { at, targets: dialTargets(f.appdata ?? ''), via: f.exten ?? '' });
+          return true;
         }
-        return;
+        return false;
       case 'VarSet':
         if (f.variable === 'QUEUESTATUS' && f.value === 'TIMEOUT') this.queueEnded(undefined, 'timeout', at);
         if (f.variable === 'VMSTATUS' && f.value === 'SUCCESS') this.voicemailLeft = true;
         if (f.variable === 'ATTENDEDTRANSFER' && channel && f.value) channel.consultFor = f.value;
         if (f.variable === 'DIALSTATUS' && channel && f.value) this.dialFinished(channel, f.value, at);
-        return;
+        return f.variable !== undefined && READ_VARIABLES.has(f.variable);
       case 'BlindTransfer':
-        return this.transferred('blind', f.transfererchannel, f.extension ?? null, f.result ?? '', at);
+        this.transferred('blind', f.transfererchannel, f.extension ?? null, f.result ?? '', at);
+        return true;
       case 'AttendedTransfer':
-        return this.transferred('attended', f.origtransfererchannel, f.secondtransfererexten ?? f.transfertargetchannel ?? null, f.result ?? '', at);
+        this.transferred('attended', f.origtransfererchannel, f.secondtransfererexten ?? f.transfertargetchannel ?? null, f.result ?? '', at);
+        return true;
       case 'Pickup':
         if (f.targetuniqueid && f.channel) this.legAnswered(f.targetuniqueid, at, parseChannelName(f.channel).endpoint);
-        return;
+        return true;
+      default:
+        return false;
     }
   }
 
@@ -205,11 +227,18 @@ export class CallFold {
         consultFor: null,
       };
       this.channels.set(uniqueid, c);
+      this.touched = true;
     }
     const number = unknown(f.calleridnum);
-    if (number) c.callerNumber = number;
+    if (number && number !== c.callerNumber) {
+      c.callerNumber = number;
+      this.touched = true;
+    }
     const name2 = unknown(f.calleridname);
-    if (name2) c.callerName = name2;
+    if (name2 && name2 !== c.callerName) {
+      c.callerName = name2;
+      this.touched = true;
+    }
     return c;
   }
 

@@ -62,9 +62,14 @@ export class CallHistory {
     this.hooks.push(hook);
   }
 
-  /** Stores a finished call; a call already stored (same Linkedid) is left alone and its hooks do not run again. */
-  async record(call: Call): Promise<number | null> {
+  /**
+   * Stores a finished call; a call already stored (same Linkedid) is left alone and its hooks do not run again.
+   * `before` runs in the same transaction before anything else, whether the call is new or not (the call
+   * engine deletes the call's journal rows there).
+   */
+  async record(call: Call, before?: (trx: Knex.Transaction) => Promise<void>): Promise<number | null> {
     return this.db.transaction(async (trx) => {
+      if (before) await before(trx);
       const inserted = await trx('calls')
         .insert({
           linkedid: call.linkedid,

@@ -4,6 +4,7 @@ import type { Metrics } from '../status/metrics.js';
 import type { AmiEvent } from './ami.js';
 import { CallFold } from './call-fold.js';
 import type { Call } from './call-model.js';
+import type { JournalEntry, JournalSink } from './call-journal.js';
 import { decideCall, type VerdictPolicy } from './call-verdict.js';
 import type { EndpointClassifier } from './channel-name.js';
 import { systemClock, type Clock } from './clock.js';
@@ -20,12 +21,16 @@ export interface CallTrackerOptions {
   /** Finished Linkedids are remembered this long to ignore replayed events. Default 1 h. */
   rememberEndedMs?: number;
   clock?: Clock;
+  /** Receives every event folded into a call (pbx/call-journal.ts), so calls in progress survive a crash. */
+  journal?: JournalSink;
 }
 
 interface Tracked {
   fold: CallFold;
   receivedAt: number;
   settleTimer: unknown;
+  /** Restored from the journal at start: tgpbx was down for part of it. */
+  restored: boolean;
 }
 
 /**
@@ -46,6 +51,8 @@ export class CallTracker extends EventEmitter {
   private readonly idleMs: number;
   private readonly rememberEndedMs: number;
   private sweepTimer: unknown = null;
+  /** True while `restore` replays the journal. */
+  private restoring = false;
 
   constructor(private readonly opts: CallTrackerOptions) {
     super();
@@ -65,7 +72,7 @@ export class CallTracker extends EventEmitter {
     this.scheduleSweep();
   }
 
-  /** Stops timers; calls in progress are dropped (they are not finished yet). */
+  /** Stops timers. Calls in progress stay in the journal (when there is one) and are restored at the next start. */
   stop(): void {
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = null;
@@ -74,8 +81,7 @@ export class CallTracker extends EventEmitter {
 
   /** Feeds one AMI event. Events without a Linkedid (system events) are ignored. */
   handle(e: AmiEvent): void {
-    // A Pickup is reported on the picking phone's own call; it belongs to the call picked up.
-    const linkedid = e.event === 'Pickup' ? (e.fields.targetlinkedid ?? linkedidOf(e)) : linkedidOf(e);
+    const linkedid = callOf(e);
     if (!linkedid) return;
     if (this.ended.has(linkedid)) {
       this.opts.metrics.callEventsIgnored.inc({ reason: 'after_end' });
@@ -85,20 +91,51 @@ export class CallTracker extends EventEmitter {
       this.ignoreOnce('missing_field', e.event, `${e.event} without Uniqueid`);
       return;
     }
-    const at = eventTime(e, this.clock);
+    this.fold(linkedid, e, eventTime(e, this.clock), this.clock.now(), this.opts.journal);
+  }
+
+  /**
+   * Replays the journal of the calls that were in progress when tgpbx stopped (before AMI
+   * connects): the same folds as before, because folding is pure and idempotent. Settle
+   * timers run from the times the journal kept, on this tracker's clock; the idle limit
+   * counts from each call's last event received.
+   */
+  restore(entries: Iterable<JournalEntry>): void {
+    this.restoring = true;
+    try {
+      for (const { linkedid, event, at, receivedAt } of entries) {
+        if (this.ended.has(linkedid)) continue;
+        if (callOf(event) === linkedid) this.fold(linkedid, event, at, receivedAt, undefined);
+        else {
+          // A Hangup applied to another call that knew the channel (the routed call may be stored already).
+          const tracked = this.calls.get(linkedid);
+          if (tracked) this.applyElsewhere(linkedid, tracked, event, at, receivedAt, undefined);
+        }
+      }
+    } finally {
+      this.restoring = false;
+    }
+    if (this.calls.size) this.opts.logger.info({ calls: this.calls.size }, 'calls in progress restored from the journal');
+    this.closeIdle();
+  }
+
+  private fold(linkedid: string, e: AmiEvent, at: number, receivedAt: number, journal: JournalSink | undefined): void {
     let tracked = this.calls.get(linkedid);
+    const created = !tracked;
     if (!tracked) {
-      tracked = { fold: new CallFold(linkedid, this.opts.classify, e, at), receivedAt: this.clock.now(), settleTimer: null };
+      tracked = { fold: new CallFold(linkedid, this.opts.classify, e, at), receivedAt, settleTimer: null, restored: this.restoring };
       this.calls.set(linkedid, tracked);
       this.opts.metrics.callsActive.set(this.calls.size);
       if (tracked.fold.partial) this.opts.logger.debug({ linkedid, event: e.event }, 'call seen from the middle (started before tgpbx connected)');
     }
-    tracked.receivedAt = this.clock.now();
+    tracked.receivedAt = receivedAt;
     const known = tracked.fold.channels.size;
-    tracked.fold.apply(e, at);
+    const changed = tracked.fold.apply(e, at);
+    // An event after the last Hangup still moves the call's end: journal it too.
+    if (journal && (created || changed || tracked.fold.allHungUp)) journal.append({ linkedid, event: e, at, receivedAt });
     if (tracked.fold.channels.size > known) this.noteChannels(linkedid, tracked, known);
-    this.settleIfDone(linkedid, tracked);
-    if (e.event === 'Hangup' && e.fields.uniqueid) this.hangupElsewhere(e, at, linkedid);
+    this.settleIfDone(linkedid, tracked, receivedAt);
+    if (e.event === 'Hangup' && e.fields.uniqueid) this.hangupElsewhere(e, at, receivedAt, linkedid, journal);
   }
 
   /** Remembers the channels a call just learned of. */
@@ -117,19 +154,27 @@ export class CallTracker extends EventEmitter {
    * caller's call) hangs up under its new Linkedid: its first call must learn it too, or
    * it would wait for that Hangup forever.
    */
-  private hangupElsewhere(e: AmiEvent, at: number, linkedid: string): void {
+  private hangupElsewhere(e: AmiEvent, at: number, receivedAt: number, linkedid: string, journal: JournalSink | undefined): void {
     for (const other of this.channelCalls.get(e.fields.uniqueid!) ?? []) {
       if (other === linkedid) continue;
       const tracked = this.calls.get(other);
-      if (!tracked) continue;
-      tracked.fold.apply(e, at);
-      this.settleIfDone(other, tracked);
+      if (tracked) this.applyElsewhere(other, tracked, e, at, receivedAt, journal);
     }
+  }
+
+  private applyElsewhere(linkedid: string, tracked: Tracked, e: AmiEvent, at: number, receivedAt: number, journal: JournalSink | undefined): void {
+    tracked.fold.apply(e, at);
+    // Journaled under this call too: the call the event belongs to may be stored (and its rows gone) first.
+    journal?.append({ linkedid, event: e, at, receivedAt });
+    this.settleIfDone(linkedid, tracked, receivedAt);
   }
 
   /**
    * After an AMI reconnect: every channel not among `liveUniqueids` is gone (its Hangup
    * was lost with the link). Calls left with no live channel end now, marked partial.
+   * A call restored from the journal may have ended long ago, while tgpbx was down: its
+   * lost channels end at the last event seen of the call, so its ring or talk time is what
+   * tgpbx saw, never the downtime.
    */
   reconcile(liveUniqueids: ReadonlySet<string>): void {
     const now = this.clock.now();
@@ -137,18 +182,19 @@ export class CallTracker extends EventEmitter {
       let lost = false;
       for (const c of tracked.fold.channels.values()) {
         if (c.hungUpAt === null && !liveUniqueids.has(c.uniqueid)) {
-          c.hungUpAt = now;
+          c.hungUpAt = tracked.restored ? tracked.fold.lastEventAt : now;
           lost = true;
         }
       }
       if (lost) tracked.fold.partial = true;
-      this.settleIfDone(linkedid, tracked);
+      this.settleIfDone(linkedid, tracked, now);
     }
   }
 
-  private settleIfDone(linkedid: string, tracked: Tracked): void {
+  /** `since`: when the event that may have ended the call was received (earlier than now when restored from the journal). */
+  private settleIfDone(linkedid: string, tracked: Tracked, since: number): void {
     if (tracked.fold.allHungUp) {
-      tracked.settleTimer ??= this.clock.setTimeout(() => this.finish(linkedid), this.settleMs);
+      tracked.settleTimer ??= this.clock.setTimeout(() => this.finish(linkedid), Math.max(0, since + this.settleMs - this.clock.now()));
     } else if (tracked.settleTimer) {
       this.clock.clearTimeout(tracked.settleTimer);
       tracked.settleTimer = null;
@@ -195,17 +241,22 @@ export class CallTracker extends EventEmitter {
   private scheduleSweep(): void {
     const every = Math.min(this.idleMs / 4, 600_000);
     this.sweepTimer = this.clock.setTimeout(() => {
-      const now = this.clock.now();
-      for (const [linkedid, tracked] of this.calls) {
-        if (now - tracked.receivedAt < this.idleMs) continue;
-        this.opts.logger.warn({ linkedid }, 'call had no event for too long; closing it as partial');
-        tracked.fold.partial = true;
-        for (const c of tracked.fold.channels.values()) c.hungUpAt ??= now;
-        if (tracked.settleTimer) this.clock.clearTimeout(tracked.settleTimer);
-        this.finish(linkedid);
-      }
+      this.closeIdle();
       this.scheduleSweep();
     }, every);
+  }
+
+  /** Closes, as partial, the calls with no event for `idleMs` (a lost Hangup): they are stored, and leave the journal. */
+  private closeIdle(): void {
+    const now = this.clock.now();
+    for (const [linkedid, tracked] of this.calls) {
+      if (now - tracked.receivedAt < this.idleMs) continue;
+      this.opts.logger.warn({ linkedid }, 'call had no event for too long; closing it as partial');
+      tracked.fold.partial = true;
+      for (const c of tracked.fold.channels.values()) c.hungUpAt ??= now;
+      if (tracked.settleTimer) this.clock.clearTimeout(tracked.settleTimer);
+      this.finish(linkedid);
+    }
   }
 
   private ignoreOnce(reason: string, key: string, message: string): void {
@@ -226,6 +277,11 @@ const MAX_REMEMBERED = 50_000;
  */
 const LINKEDID_KEYS = ['linkedid', 'destlinkedid', 'transfererlinkedid', 'transfereelinkedid', 'origtransfererlinkedid', 'secondtransfererlinkedid', 'targetlinkedid'];
 const UNIQUEID_KEYS = ['uniqueid', 'destuniqueid', 'transfereruniqueid', 'transfereeuniqueid', 'origtransfereruniqueid', 'secondtransfereruniqueid', 'targetuniqueid'];
+
+/** The call an event is folded into. A Pickup is reported on the picking phone's own call; it belongs to the call picked up. */
+export function callOf(e: AmiEvent): string | undefined {
+  return e.event === 'Pickup' ? (e.fields.targetlinkedid ?? linkedidOf(e)) : linkedidOf(e);
+}
 
 function linkedidOf(e: AmiEvent): string | undefined {
   for (const k of LINKEDID_KEYS) if (e.fields[k]) return e.fields[k];

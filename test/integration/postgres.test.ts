@@ -4,7 +4,9 @@ import knexFactory from 'knex';
 import { AmiServer } from '../support/ami-server.js';
 import { AMI_FIXTURES } from '../support/ami-fixtures.js';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { startModule, waitForLight, callsStored, outboxDrained } from '../support/module.js';
+import { loadAmiEvents } from '../support/ami-fixtures.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { startModule, waitForLight, callsStored, callStored, outboxDrained } from '../support/module.js';
 
 /**
  * The module on PostgreSQL instead of the embedded SQLite file. Runs when
@@ -59,6 +61,33 @@ const TOKEN = '123456789:TESTpostgresAbcdefghijklmnopqrstuvwx';
       await mod.close();
       await telegram.stop();
       await ami.stop();
+    }
+  });
+
+  it('journals a call in progress and restores it at the next start (bigint columns, multi-row insert, cleanup)', async () => {
+    const env = { TGPBX_DATABASE_URL: `${serverUrl}/${dbName}` };
+    const clock = new ManualClock();
+    const events = loadAmiEvents('missed-call.ami');
+    const cut = events.findIndex((e) => e.event === 'DialEnd');
+    const first = await startModule(env, { clock, callSettleMs: 1500 });
+    try {
+      for (const e of events.slice(0, cut)) first.app.calls.tracker.handle(e);
+      await first.app.calls.journal.flushed();
+      assert.ok((await first.app.calls.journal.count()) > 0);
+    } finally {
+      await first.close();
+    }
+    const second = await startModule(env, { clock, callSettleMs: 1500 });
+    try {
+      assert.equal(second.app.calls.tracker.active, 1, 'restored from the journal');
+      for (const e of events.slice(cut)) second.app.calls.tracker.handle(e);
+      clock.advance(1500);
+      await callStored(second.app, '1795331344.0');
+      const call = await second.app.db('calls').where({ linkedid: '1795331344.0' }).first();
+      assert.deepEqual([call.disposition, Boolean(call.partial), call.ring_seconds], ['missed', false, 10]);
+      assert.equal(await second.app.calls.journal.count(), 0);
+    } finally {
+      await second.close();
     }
   });
 });

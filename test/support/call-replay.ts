@@ -1,5 +1,6 @@
 import { CallTracker } from '../../src/pbx/calls.js';
 import type { AmiEvent } from '../../src/pbx/ami.js';
+import type { JournalSink } from '../../src/pbx/call-journal.js';
 import type { Call } from '../../src/pbx/call-model.js';
 import { endpointClassifier } from '../../src/pbx/channel-name.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -10,8 +11,8 @@ import { LogCapture } from './module.js';
 import { ManualClock } from './manual-clock.js';
 
 /** A CallTracker on fake time, with what it emitted and logged. */
-export function trackerOnFakeTime(opts: { ivrHangupIsMissed?: boolean; settleMs?: number } = {}) {
-  const clock = new ManualClock();
+export function trackerOnFakeTime(opts: { ivrHangupIsMissed?: boolean; settleMs?: number; journal?: JournalSink; clock?: ManualClock } = {}) {
+  const clock = opts.clock ?? new ManualClock();
   const metrics = new Metrics();
   const logs = new LogCapture();
   const tracker = new CallTracker({
@@ -21,6 +22,7 @@ export function trackerOnFakeTime(opts: { ivrHangupIsMissed?: boolean; settleMs?
     metrics,
     clock,
     settleMs: opts.settleMs ?? 1500,
+    journal: opts.journal,
   });
   const calls: Call[] = [];
   tracker.on('call.ended', (c: Call) => calls.push(c));

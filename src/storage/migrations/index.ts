@@ -6,6 +6,7 @@ import { missedCalls } from './004-missed-calls.js';
 import { customBots } from './005-custom-bots.js';
 import { reports } from './006-reports.js';
 import { provider } from './007-provider.js';
+import { callJournal } from './009-call-journal.js';
 import { reportsRerate } from './010-reports-rerate.js';
 
 /** One schema change; `name` orders them and is recorded once applied. */
@@ -16,4 +17,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Add new ones at the end; never edit an applied one. */
-export const migrations: Migration[] = [foundation, telegramChannels, calls, missedCalls, customBots, reports, provider, reportsRerate];
+export const migrations: Migration[] = [foundation, telegramChannels, calls, missedCalls, customBots, reports, provider, callJournal, reportsRerate];
