@@ -27,6 +27,19 @@ function setting<T>(def: SettingDefinition<T>): SettingDefinition<T> {
 
 const timeZones = Intl.supportedValuesOf('timeZone');
 
+/** A bot token setting: empty (none) or shaped like a token. */
+function optionalBotToken() {
+  return z
+    .string()
+    .trim()
+    .refine((v) => v === '' || BOT_TOKEN_SHAPE.test(v), BOT_TOKEN_SHAPE_PROBLEM);
+}
+
+/** One of the provider's editable texts: empty means the default in the language of messages. */
+function providerTextSetting(key: string, label: string, help: string) {
+  return setting({ key, label, help, schema: z.string().trim().max(1000, 'is at most 1000 characters'), defaultValue: '', secret: false, input: 'textarea', section: 'provider' });
+}
+
 /** An Asterisk context name: letters, digits, '-' and '_' (nothing that could break the generated dialplan). */
 function contextName() {
   return z
@@ -41,10 +54,7 @@ export const settingsCatalogue = [
     key: 'telegram.bot_token',
     label: 'Default bot token',
     help: 'From @BotFather. Used for notifications unless a feature names its own bot. Checked with getMe.',
-    schema: z
-      .string()
-      .trim()
-      .refine((v) => v === '' || BOT_TOKEN_SHAPE.test(v), BOT_TOKEN_SHAPE_PROBLEM),
+    schema: optionalBotToken(),
     defaultValue: '',
     secret: true,
     input: 'secret',
@@ -196,45 +206,15 @@ export const settingsCatalogue = [
     key: 'provider.bot_token',
     label: 'Provider bot token',
     help: 'The bot with inline mode (@BotFather /setinline) that builds the extension keypad during calls. May be the default bot.',
-    schema: z
-      .string()
-      .trim()
-      .refine((v) => v === '' || BOT_TOKEN_SHAPE.test(v), BOT_TOKEN_SHAPE_PROBLEM),
+    schema: optionalBotToken(),
     defaultValue: '',
     secret: true,
     input: 'secret',
     section: 'provider',
   }),
-  setting({
-    key: 'provider.text.keyboard',
-    label: 'Extension keypad message',
-    help: 'Sent with the keypad to a caller during an incoming Telegram call. Empty: the default text in the language of messages.',
-    schema: z.string().trim().max(1000, 'is at most 1000 characters'),
-    defaultValue: '',
-    secret: false,
-    input: 'textarea',
-    section: 'provider',
-  }),
-  setting({
-    key: 'provider.text.business_card',
-    label: 'Business card',
-    help: 'Sent after an outgoing Telegram call the customer did not answer, with a Call back button. Empty: the default text.',
-    schema: z.string().trim().max(1000, 'is at most 1000 characters'),
-    defaultValue: '',
-    secret: false,
-    input: 'textarea',
-    section: 'provider',
-  }),
-  setting({
-    key: 'provider.text.auto_reply',
-    label: 'Auto-reply to messages',
-    help: 'Answer to text messages sent to the Telegram numbers, at most once per 30 s per chat. Empty: the default text.',
-    schema: z.string().trim().max(1000, 'is at most 1000 characters'),
-    defaultValue: '',
-    secret: false,
-    input: 'textarea',
-    section: 'provider',
-  }),
+  providerTextSetting('provider.text.keyboard', 'Extension keypad message', 'Sent with the keypad to a caller during an incoming Telegram call. Empty: the default text in the language of messages.'),
+  providerTextSetting('provider.text.business_card', 'Business card', 'Sent after an outgoing Telegram call the customer did not answer, with a Call back button. Empty: the default text.'),
+  providerTextSetting('provider.text.auto_reply', 'Auto-reply to messages', 'Answer to text messages sent to the Telegram numbers, at most once per 30 s per chat. Empty: the default text.'),
 ] as const;
 
 export type SettingKey = (typeof settingsCatalogue)[number]['key'];
