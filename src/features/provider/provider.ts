@@ -46,7 +46,6 @@ export interface ProviderDeps {
   timings?: AccountTimings;
 }
 
-const COMPONENT_NAMES: Record<ComponentKind, string> = { client: 'client', gateway: 'gateway', bot: 'bot' };
 const LIGHT_VALUE: Record<Light, number> = { red: 0, orange: 1, green: 2, off: -1 };
 const PROVIDER_SETTINGS = ['provider.api_id', 'provider.api_hash'];
 
@@ -114,7 +113,7 @@ export class Provider extends EventEmitter {
     for (const v of views) {
       for (const kind of ['gateway', 'client', 'bot'] as const) {
         const c = v.components[kind];
-        if (c.light !== 'green') problems.push(`${v.phone} ${COMPONENT_NAMES[kind]}: ${c.detail}`);
+        if (c.light !== 'green') problems.push(`${v.phone} ${kind}: ${c.detail}`);
       }
     }
     if (!problems.length) return { light: 'green', linesConnected: true, message: 'lines connected', problems };
