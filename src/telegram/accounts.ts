@@ -126,7 +126,6 @@ export class TelegramAccount extends EventEmitter {
   /** Connects from the saved session, or turns red asking for authorization. */
   async start(): Promise<void> {
     const generation = this.restart();
-    await this.dropLogin();
     const session = this.opts.sessions.load();
     if (!session) return this.set({ phase: 'unauthorized', detail: 'authorization needed: no session yet' });
     if (!this.opts.credentials()) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });
@@ -137,14 +136,12 @@ export class TelegramAccount extends EventEmitter {
   /** Disconnects and forgets timers; the session file stays. */
   async stop(): Promise<void> {
     this.restart();
-    await this.dropLogin();
     this.set({ phase: 'stopped', detail: 'stopped' });
   }
 
   /** Turns the account red without touching Telegram (e.g. the App credentials were refused). */
   async halt(detail: string): Promise<void> {
     this.restart();
-    await this.dropLogin();
     this.set({ phase: 'unauthorized', detail });
   }
 
@@ -156,7 +153,6 @@ export class TelegramAccount extends EventEmitter {
     const credentials = this.opts.credentials();
     if (!credentials) return this.fail('set the App api_id and api_hash in the provider settings first');
     const generation = this.restart();
-    await this.dropLogin();
     this.set({ phase: 'connecting', detail: 'asking Telegram to send a login code', user: null });
     const client = newTelegramClient('', credentials, this.opts.endpoint);
     try {
@@ -246,7 +242,6 @@ export class TelegramAccount extends EventEmitter {
     const client = this.client;
     this.client = null; // kept connected for the LogOut below; restart() would drop it
     this.restart();
-    await this.dropLogin();
     if (client) {
       await this.request(client.invoke(new Api.auth.LogOut())).catch(() => undefined);
       await this.discard(client);
@@ -393,7 +388,7 @@ export class TelegramAccount extends EventEmitter {
     return withTimeout(p, this.requestTimeoutMs);
   }
 
-  /** Starts a new course: cancels timers, the connected client and stale loops. */
+  /** Starts a new course: cancels timers, the connected client, a login in progress and stale loops. */
   private restart(): number {
     this.generation++;
     this.clock.clearTimeout(this.timer);
@@ -401,6 +396,7 @@ export class TelegramAccount extends EventEmitter {
     const client = this.client;
     this.client = null;
     if (client) void this.discard(client);
+    void this.dropLogin();
     return this.generation;
   }
 
