@@ -83,3 +83,11 @@ export async function databaseAnswers(db: Database): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Whether `db` (or a transaction) talks to PostgreSQL. There transactions run in parallel,
+ * so read-then-write steps need a lock that SQLite's single connection makes unnecessary.
+ */
+export function onPostgres(db: Knex): boolean {
+  return db.client.config.client === 'pg';
+}

@@ -3,7 +3,7 @@ import { Api, GrammyError, HttpError } from 'grammy';
 import type { Knex } from 'knex';
 import type { SecretScrubber } from '../log/secret-scrubber.js';
 import { BOT_TOKEN_SHAPE, BOT_TOKEN_SHAPE_PROBLEM } from '../settings/catalogue.js';
-import type { Database } from '../storage/database.js';
+import { onPostgres, type Database } from '../storage/database.js';
 import { DEFAULT_BOT_ID } from './outbox.js';
 
 /** One of the admin's own bots (table telegram_bots). */
@@ -125,6 +125,9 @@ export class CustomBotStore extends EventEmitter {
   async activate(id: number): Promise<void> {
     this.mustExist(id);
     await this.db.transaction(async (trx) => {
+      // Two activations at once on PostgreSQL would each see no other bot active and both stay on:
+      // the second waits here for the first to commit, then sees its bot and switches it off.
+      if (onPostgres(trx)) await trx('telegram_bots').forUpdate().select('id');
       const before: { id: number }[] = await trx('telegram_bots').where({ active: true }).whereNot({ id }).select('id');
       await trx('telegram_bots').whereNot({ id }).where({ active: true }).update({ active: false, updated_at: this.now() });
       await trx('telegram_bots').where({ id }).update({ active: true, updated_at: this.now() });

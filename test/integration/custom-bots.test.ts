@@ -123,6 +123,18 @@ describe('custom bots of missed-call notices, through the Bot API emulator', fun
     assert.ok(!mod.logs.text.includes(TOKEN_A) && !mod.logs.text.includes(TOKEN_B));
   });
 
+  it('two activations at the same moment leave exactly one bot active (PostgreSQL runs them in parallel)', async () => {
+    const a = (await api('POST', '/missed-calls/bots', { name: 'Alpha', token: TOKEN_A })).json.id as number;
+    const b = (await api('POST', '/missed-calls/bots', { name: 'Bravo', token: TOKEN_B })).json.id as number;
+    for (let round = 0; round < 10; round++) {
+      await mod.app.customBots.deactivate(a);
+      await mod.app.customBots.deactivate(b);
+      await Promise.all([mod.app.customBots.activate(a), mod.app.customBots.activate(b)]);
+      const active = await mod.app.db('telegram_bots').where({ active: true }).select('id');
+      assert.equal(active.length, 1, `round ${round}: ${active.length} bots active`);
+    }
+  });
+
   it('hands a notice refused with 401 to the default bot, and sends the next ones through it: nothing lost', async () => {
     const a = (await api('POST', '/missed-calls/bots', { name: 'Alpha', token: TOKEN_A })).json;
     await api('POST', `/missed-calls/bots/${a.id}/activate`);

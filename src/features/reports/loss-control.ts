@@ -3,7 +3,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Clock } from '../../pbx/clock.js';
 import { CALL_REJECTED, type RouteDecision, type RoutePolicy, type RouteQuestion } from '../../pbx/route-guard.js';
 import type { SettingsStore } from '../../settings/settings-store.js';
-import type { Database } from '../../storage/database.js';
+import { onPostgres, type Database } from '../../storage/database.js';
 import type { Outbox } from '../../telegram/outbox.js';
 import { limitCrossed, type CrossedBy, type LossLimit } from './loss-limits.js';
 import { formatTime, periodAt, type LimitPeriod } from './periods.js';
@@ -223,7 +223,7 @@ export class LossControl {
     // PostgreSQL stores calls in parallel transactions: without this lock two calls ending
     // together each sum without the other's rating, and neither blocks. Held until commit,
     // so the next one's sums see this one's rating. (SQLite runs one transaction at a time.)
-    if (trx.client.config.client === 'pg') await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`tgpbx:loss-control:${peer}`]);
+    if (onPostgres(trx)) await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`tgpbx:loss-control:${peer}`]);
     const span = periodAt(limit.period, now, tz);
     const sums = await peerSums(trx, peer, span.from, span.to);
     const crossedBy = limitCrossed(limit, sums);
