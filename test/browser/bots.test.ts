@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
+import { adminPage, launchChromium, screenshotPath } from '../support/browser.js';
 import { startModule, waitForLight, type TestModule } from '../support/module.js';
 
 // Test tokens must never look like real ones.
@@ -25,9 +25,7 @@ describe('Bots page (missed calls) in Chromium', function () {
     await mod.app.settings.update({ 'telegram.bot_token': DEFAULT_TOKEN });
     await mod.app.start();
     await waitForLight(mod.app.status, 'bot:default', 'green');
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    await logInAsAdmin(page, mod.app, '/missed-calls');
+    ({ context, page } = await adminPage(browser, mod.app, '/missed-calls'));
   });
   after(async () => {
     await context?.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BotApiServer } from '../support/bot-api-server.js';
-import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
+import { adminPage, launchChromium, screenshotPath } from '../support/browser.js';
 import { startModule, until, type TestModule } from '../support/module.js';
 import { MtprotoEmulator } from '../support/mtproto/emulator.js';
 import { trustEmulatorKey } from '../support/mtproto/gramjs-test-client.js';
@@ -31,9 +31,7 @@ describe('Telegram provider page in Chromium: a full login', function () {
       { TGPBX_BOT_API_ROOT: telegram.apiRoot },
       { telegramEndpoint: { dcId: emu.dcId, host: emu.host, port: emu.port }, telegramAccounts: { requestTimeoutMs: 5_000, backoff: { initialMs: 50, maxMs: 200 } } },
     );
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    page = await context.newPage();
-    await logInAsAdmin(page, mod.app, '/provider');
+    ({ context, page } = await adminPage(browser, mod.app, '/provider', { width: 1280, height: 1000 }));
   });
   after(async () => {
     await context?.close();

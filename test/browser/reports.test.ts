@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
+import { adminPage, launchChromium, logInAsAdmin, screenshotPath } from '../support/browser.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startModule, type TestModule } from '../support/module.js';
 import { outboundCall, storeCalls } from '../support/rated-calls.js';
@@ -43,9 +43,7 @@ describe('Reports pages in Chromium', function () {
     await reports.lossControl.saveLimit({ peer: 'carrier-a', period: 'month', maxLossMicro: micro(50), minMarginBp: 500, alertChatRowId: noc, enabled: true });
     // A UK mobile call in this hour loses 0.60 and crosses the hourly limit: the peer is blocked.
     await storeCalls(mod.app, [outboundCall({ trunk: 'carrier-a', dialed: '447700900123', startedAt: T0 + 3_600_000, talkSeconds: 1200 })]);
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    await logInAsAdmin(page, mod.app, '/reports');
+    ({ context, page } = await adminPage(browser, mod.app, '/reports'));
   });
   after(async () => {
     await context?.close();

@@ -298,6 +298,20 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     await phaseOf(mod.app, 1, 'client', 'connected');
   });
 
+  it('texts default to the language of messages; the admin\'s own text wins', async () => {
+    const texts = async () => (await rest.get('/provider/settings')).body.texts;
+    assert.equal((await texts()).keyboard, 'Dial the extension number:');
+    await mod.app.settings.update({ 'general.language': 'ru' });
+    assert.deepEqual(await texts(), {
+      keyboard: 'Наберите добавочный номер:',
+      business_card: 'Мы пытались до вас дозвониться. Нажмите кнопку, и мы перезвоним.',
+      auto_reply: 'Этот номер принимает только звонки. Позвоните нам, мы ответим.',
+    });
+    await mod.app.settings.update({ 'provider.text.keyboard': 'Введите добавочный' });
+    assert.equal((await texts()).keyboard, 'Введите добавочный');
+    await mod.app.settings.update({ 'general.language': 'en', 'provider.text.keyboard': '' });
+  });
+
   it('no secret reaches the logs, the page or the API', async () => {
     const page = await fetch(`${mod.app.url}/provider`, { redirect: 'manual' });
     assert.equal(page.status, 302, 'the page needs a login');

@@ -31,3 +31,16 @@ export async function logInAsAdmin(page: import('playwright-core').Page, app: im
   await page.click('button[type=submit]');
   await page.waitForURL(`**${path}`);
 }
+
+/** A fresh browser context with the admin logged in, on `path`. */
+export async function adminPage(
+  browser: import('playwright-core').Browser,
+  app: import('../../src/app.js').App,
+  path: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ context: import('playwright-core').BrowserContext; page: import('playwright-core').Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await logInAsAdmin(page, app, path);
+  return { context, page };
+}
