@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AmiEvent } from '../../src/pbx/ami.js';
 import { openTestDatabase, testDatabaseEnv } from '../support/database.js';
-import { AmiServer } from '../support/ami-server.js';
+import { AmiServer, type AmiConnection } from '../support/ami-server.js';
 import { AMI_FIXTURES, loadAmiEvents } from '../support/ami-fixtures.js';
 import { frameKind, parseAmiFrames, type AmiFrame } from '../support/ami-frames.js';
 import { BotApiServer } from '../support/bot-api-server.js';
@@ -72,20 +72,26 @@ async function journaled(dataDir: string, expected: Record<string, number>): Pro
   }
 }
 
-/** Answers CoreShowChannels with the channels `live()` names at that moment, as Asterisk lists them. */
-function listChannels(ami: AmiServer, live: () => { channel: string; uniqueid: string; linkedid: string }[]): { asked: () => number } {
+/**
+ * Answers CoreShowChannels with the channels `live()` names at that moment, as Asterisk lists
+ * them; with `hold`, only once it resolves (the test looks at the restored calls first: the
+ * module's start does not wait for AMI, so an answer could otherwise end them before).
+ */
+function listChannels(ami: AmiServer, live: () => { channel: string; uniqueid: string; linkedid: string }[], hold?: Promise<void>): { asked: () => number } {
   let asked = 0;
   ami.onAction('CoreShowChannels', (action, conn) => {
     asked++;
-    const id = action.fields.actionid ?? '';
+    void (hold ?? Promise.resolve()).then(() => answer(action.fields.actionid ?? '', conn));
+    return undefined;
+  });
+  function answer(id: string, conn: AmiConnection): void {
     const channels = live();
     conn.send([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'Channels will follow']]);
     for (const c of channels) {
       conn.send([['Event', 'CoreShowChannel'], ['ActionID', id], ['Channel', c.channel], ['ChannelState', '5'], ['ChannelStateDesc', 'Ringing'], ['Uniqueid', c.uniqueid], ['Linkedid', c.linkedid]]);
     }
     conn.send([['Event', 'CoreShowChannelsComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', String(channels.length)]]);
-    return undefined;
-  });
+  }
   return { asked: () => asked };
 }
 
@@ -187,10 +193,12 @@ describe('calls in progress survive kill -9 of tgpbx (call journal)', function (
     emit(ami, missed.frames.slice(ringing));
 
     // 3. Restart: both calls are restored; after login Asterisk lists no channel, so the reconcile ends them.
-    const channels = listChannels(ami, () => []);
+    let release = (): void => undefined;
+    const channels = listChannels(ami, () => [], new Promise<void>((resolve) => (release = resolve)));
     const again = await startModule({ TGPBX_AMI_URL: ami.url, TGPBX_BOT_API_ROOT: telegram.apiRoot }, { dataDir, callSettleMs: 0 });
     try {
       assert.equal(again.app.calls.tracker.active, 2, 'both calls restored from the journal');
+      release();
       await callStored(again.app, ANSWERED);
       await callStored(again.app, MISSED);
       assert.equal(channels.asked(), 1);
