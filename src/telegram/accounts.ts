@@ -39,11 +39,38 @@ export interface AccountView {
   waitUntil: number | null;
 }
 
-/** Reads and writes the account's session string (a login: keep it 0600, never log it). */
+/** The login steps that wait for the admin's answer. */
+export type LoginStep = 'code' | 'password' | 'name';
+
+/**
+ * A login waiting for the admin's answer, kept so that a restart of tgpbx in the middle
+ * does not throw away a code Telegram already sent (asking again costs a code and may hit
+ * a flood wait). A secret, like the session.
+ */
+export interface SavedLogin {
+  /**
+   * The login client's GramJS session: not authorized yet, but its auth key is the one
+   * Telegram tied the login to (the 2FA step is only accepted on that key).
+   */
+  session: string;
+  phoneCodeHash: string;
+  step: LoginStep;
+  prompt: string | null;
+  /** When Telegram sent the code (ms). */
+  startedAt: number;
+}
+
+/**
+ * Reads and writes the account's session string and a login in progress (both logins:
+ * keep them 0600, never log them).
+ */
 export interface SessionStore {
   load(): string | null;
   save(session: string): void;
   remove(): void;
+  loadLogin(): SavedLogin | null;
+  saveLogin(login: SavedLogin): void;
+  removeLogin(): void;
 }
 
 /** The supervision's timings (short in tests). */
@@ -74,7 +101,21 @@ interface Login {
   client: TelegramClient;
   phoneCodeHash: string;
   generation: number;
+  startedAt: number;
 }
+
+/**
+ * A saved login older than this is not resumed at start (Telegram's codes do not live
+ * that long; the saved session, if any, connects instead).
+ */
+export const LOGIN_RESUMABLE_MS = 30 * 60_000;
+
+/** What the account says while a login step waits for the admin. */
+const WAITING_FOR: Record<LoginStep, string> = {
+  code: 'waiting for the login code',
+  password: 'waiting for the two-step verification password',
+  name: 'this number has no Telegram account yet: enter a name to create one',
+};
 
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 2_000, maxMs: 5 * 60_000 };
 
@@ -123,12 +164,22 @@ export class TelegramAccount extends EventEmitter {
     return this.opts.requestTimeoutMs ?? 15_000;
   }
 
-  /** Connects from the saved session, or turns red asking for authorization. */
+  /**
+   * Resumes a login that was waiting for the admin when tgpbx stopped, else connects from
+   * the saved session, else turns red asking for authorization.
+   */
   async start(): Promise<void> {
     const generation = this.restart();
+    const saved = this.resumableLogin();
     const session = this.opts.sessions.load();
-    if (!session) return this.set({ phase: 'unauthorized', detail: 'authorization needed: no session yet' });
+    if (!session && !saved) return this.set({ phase: 'unauthorized', detail: 'authorization needed: no session yet' });
     if (!this.opts.credentials()) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });
+    let lost: TelegramProblem | null = null;
+    if (saved) {
+      lost = await this.resumeLogin(generation, saved);
+      if (!lost || generation !== this.generation) return;
+    }
+    if (!session) return this.set({ phase: 'unauthorized', detail: `authorization needed: the login in progress could not be resumed (${lost!.message})` });
     this.opts.onSecret?.(session);
     await this.connect(generation, session);
   }
@@ -153,6 +204,7 @@ export class TelegramAccount extends EventEmitter {
     const credentials = this.opts.credentials();
     if (!credentials) return this.fail('set the App api_id and api_hash in the provider settings first');
     const generation = this.restart();
+    this.opts.sessions.removeLogin();
     this.set({ phase: 'connecting', detail: 'asking Telegram to send a login code', user: null });
     const client = newTelegramClient('', credentials, this.opts.endpoint);
     try {
@@ -170,9 +222,8 @@ export class TelegramAccount extends EventEmitter {
         this.loginFailed(generation, { trouble: 'login', message: 'Telegram asks this account to set up a login email first: log in once in an official Telegram app, then authorize again here' });
         return this.state;
       }
-      this.login = { client, phoneCodeHash: sent.phoneCodeHash, generation };
-      const where = CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code';
-      this.set({ phase: 'code', detail: 'waiting for the login code', prompt: where, error: null });
+      this.login = { client, phoneCodeHash: sent.phoneCodeHash, generation, startedAt: this.clock.now() };
+      this.waitFor('code', CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code');
     } catch (err) {
       await this.discard(client);
       this.loginFailed(generation, explainTelegramError(err));
@@ -187,10 +238,7 @@ export class TelegramAccount extends EventEmitter {
       if (!/^\d{3,10}$/.test(phoneCode)) return this.fail('the code is digits only (usually 5)');
       try {
         const result = await this.request(login.client.invoke(new Api.auth.SignIn({ phoneNumber: this.opts.phone, phoneCodeHash: login.phoneCodeHash, phoneCode })));
-        if (result instanceof Api.auth.AuthorizationSignUpRequired) {
-          this.set({ phase: 'name', detail: 'this number has no Telegram account yet: enter a name to create one', error: null, prompt: null });
-          return this.state;
-        }
+        if (result instanceof Api.auth.AuthorizationSignUpRequired) return this.waitFor('name', null);
         return this.finishLogin(login.generation, login.client, result);
       } catch (err) {
         const problem = explainTelegramError(err);
@@ -233,6 +281,7 @@ export class TelegramAccount extends EventEmitter {
 
   /** Abandons a login in progress and goes back to the saved session, if any. */
   async cancelLogin(): Promise<AccountView> {
+    this.opts.sessions.removeLogin();
     await this.start();
     return this.state;
   }
@@ -247,6 +296,7 @@ export class TelegramAccount extends EventEmitter {
       await this.discard(client);
     }
     this.opts.sessions.remove();
+    this.opts.sessions.removeLogin();
     this.set({ phase: 'unauthorized', detail: 'logged out', user: null });
   }
 
@@ -260,7 +310,11 @@ export class TelegramAccount extends EventEmitter {
     const credentials = this.opts.credentials();
     if (!credentials) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });
     this.set({ phase: 'connecting', detail: this.failures ? 'reconnecting to Telegram' : 'connecting to Telegram', error: null, prompt: null });
-    const client = newTelegramClient(session, credentials, this.opts.endpoint);
+    const client = this.clientOn(session, credentials);
+    if (!client) {
+      this.opts.sessions.remove();
+      return this.set({ phase: 'unauthorized', detail: 'authorization needed: the session file was damaged (not a GramJS session)', user: null });
+    }
     try {
       const connected = await this.request(client.connect());
       if ((connected as unknown) === false) throw new Error('Not connected: GramJS could not connect');
@@ -332,6 +386,7 @@ export class TelegramAccount extends EventEmitter {
     const session = (client.session.save() as unknown as string) ?? '';
     this.opts.onSecret?.(session);
     this.opts.sessions.save(session);
+    this.opts.sessions.removeLogin();
     this.client = client;
     this.failures = 0;
     const user = authorization instanceof Api.auth.Authorization ? userOf(authorization.user) : null;
@@ -343,11 +398,58 @@ export class TelegramAccount extends EventEmitter {
   private async askPassword(client: TelegramClient): Promise<AccountView> {
     try {
       const params = await this.request(client.invoke(new Api.account.GetPassword()));
-      this.set({ phase: 'password', detail: 'waiting for the two-step verification password', error: null, prompt: params.hint ? `hint: ${params.hint}` : null });
+      return this.waitFor('password', params.hint ? `hint: ${params.hint}` : null);
     } catch (err) {
       return this.stepFailed(explainTelegramError(err));
     }
+  }
+
+  /** The login now waits for the admin at `step`; saved, so that a restart resumes it there. */
+  private waitFor(step: LoginStep, prompt: string | null): AccountView {
+    const login = this.login!;
+    const session = (login.client.session.save() as unknown as string) ?? '';
+    this.opts.onSecret?.(session);
+    this.opts.sessions.saveLogin({ session, phoneCodeHash: login.phoneCodeHash, step, prompt, startedAt: login.startedAt });
+    this.set({ phase: step, detail: WAITING_FOR[step], error: null, prompt });
     return this.state;
+  }
+
+  /** The saved login, if young enough to resume; an older one is forgotten. */
+  private resumableLogin(): SavedLogin | null {
+    const saved = this.opts.sessions.loadLogin();
+    if (!saved) return null;
+    const age = this.clock.now() - saved.startedAt;
+    if (age >= 0 && age < LOGIN_RESUMABLE_MS) return saved;
+    this.opts.sessions.removeLogin();
+    return null;
+  }
+
+  /**
+   * Reconnects the login client of a saved login and waits at its step again. Returns
+   * null when resumed, or why it could not be (the saved login is then forgotten).
+   */
+  private async resumeLogin(generation: number, saved: SavedLogin): Promise<TelegramProblem | null> {
+    this.opts.onSecret?.(saved.session);
+    this.set({ phase: 'connecting', detail: 'resuming the login in progress' });
+    const client = this.clientOn(saved.session, this.opts.credentials()!);
+    if (!client) {
+      this.opts.sessions.removeLogin();
+      return { trouble: 'login', message: 'the saved login is damaged' };
+    }
+    try {
+      await this.request(client.connect());
+    } catch (err) {
+      await this.discard(client);
+      this.opts.sessions.removeLogin();
+      return explainTelegramError(err);
+    }
+    if (generation !== this.generation) {
+      await this.discard(client);
+      return null;
+    }
+    this.login = { client, phoneCodeHash: saved.phoneCodeHash, generation, startedAt: saved.startedAt };
+    this.set({ phase: saved.step, detail: `${WAITING_FOR[saved.step]} (the login began before tgpbx restarted)`, error: null, prompt: saved.prompt });
+    return null;
   }
 
   /** Runs one login step if the account is at `phase`, one step at a time. */
@@ -366,6 +468,7 @@ export class TelegramAccount extends EventEmitter {
   private async stepFailed(problem: TelegramProblem): Promise<AccountView> {
     if (problem.trouble === 'input') return this.fail(problem.message);
     const generation = this.generation;
+    this.opts.sessions.removeLogin();
     await this.dropLogin();
     this.loginFailed(generation, problem);
     return this.state;
@@ -382,6 +485,15 @@ export class TelegramAccount extends EventEmitter {
   private fail(message: string): AccountView {
     this.set({ error: message });
     return this.state;
+  }
+
+  /** A client on a saved session string, or null when the string is not a GramJS session (a damaged file). */
+  private clientOn(session: string, credentials: ApiCredentials): TelegramClient | null {
+    try {
+      return newTelegramClient(session, credentials, this.opts.endpoint);
+    } catch {
+      return null;
+    }
   }
 
   private request<T>(p: Promise<T>): Promise<T> {

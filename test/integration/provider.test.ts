@@ -70,6 +70,8 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
   let mod: TestModule;
   let rest: Api;
   const codesSeen: string[] = [];
+  /** Session strings of logins saved while they waited (the restart test). */
+  const savedLogins: string[] = [];
   /** The logs of every module started here (the restart test starts a second one). */
   const logs = () => earlierLogs + mod.logs.text;
   let earlierLogs = '';
@@ -234,14 +236,29 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     assert.equal(JSON.parse(fs.readFileSync(path.join(dataDir, 'sessions', 'bot', 'status.json'), 'utf8')).state, 'connected');
   });
 
-  it('stays logged in across a restart: sessions are read from their directories, no new login', async () => {
+  it('stays logged in across a restart: sessions are read from their directories, no new login; a login waiting for its password goes on', async () => {
+    // Bob's client is authorized again and waits for its 2FA password when tgpbx stops.
+    await rest.post('/provider/numbers/2/client/authorize');
+    const code = await until('the code', () => emu.codeFor(BOB));
+    assert.equal((await rest.post('/provider/numbers/2/client/code', { code })).body.phase, 'password');
+    const loginFile = path.join(dataDir, 'sessions', '79990002233', 'client', 'login.json');
+    assert.equal(fs.statSync(loginFile).mode & 0o777, 0o600);
+    savedLogins.push(JSON.parse(fs.readFileSync(loginFile, 'utf8')).session);
     await mod.close();
     earlierLogs += mod.logs.text;
     const codesBefore = emu.requests.filter((r) => r.method === 'auth.SendCode').length;
+
     mod = await startModule(env(), options());
     rest = api(mod.app);
+    const waiting = await phaseOf(mod.app, 2, 'client', 'password');
+    assert.equal(waiting.prompt, 'hint: the horse');
+    const page = await rest.get('/provider');
+    assert.equal(page.body.summary.linesConnected, false);
+    const right = await rest.post('/provider/numbers/2/client/password', { password: PASSWORD });
+    assert.equal(right.body.phase, 'connected', JSON.stringify(right.body));
+    assert.ok(!fs.existsSync(loginFile), 'a finished login leaves no file');
     await waitForLight(mod.app.status, 'provider', 'green');
-    assert.equal(emu.requests.filter((r) => r.method === 'auth.SendCode').length, codesBefore);
+    assert.equal(emu.requests.filter((r) => r.method === 'auth.SendCode').length, codesBefore, 'no new code');
     assert.equal(mod.app.provider.account(1, 'client').view.user?.firstName, 'Alice');
   });
 
@@ -318,7 +335,8 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     const api = JSON.stringify((await rest.get('/provider')).body) + JSON.stringify((await rest.get('/provider/settings')).body);
     const sessions = ['client', 'gateway'].map((k) => mod.app.provider.dirs.readSession(k as 'client', ALICE)).filter((s): s is string => !!s);
     assert.ok(sessions.length > 0);
-    const secrets = [API_HASH, BOT_TOKEN, PASSWORD, ...sessions, ...codesSeen.map((c) => `"${c}"`)];
+    assert.equal(savedLogins.length, 1);
+    const secrets = [API_HASH, BOT_TOKEN, PASSWORD, ...sessions, ...savedLogins, ...codesSeen.map((c) => `"${c}"`)];
     for (const secret of secrets) {
       assert.ok(!logs().includes(secret), `a secret is in the log: ${secret.slice(0, 4)}…`);
       assert.ok(!api.includes(secret), `a secret is in the API: ${secret.slice(0, 4)}…`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TelegramAccount, type AccountView, type SessionStore } from '../../src/telegram/accounts.js';
+import { LOGIN_RESUMABLE_MS, TelegramAccount, type AccountView, type SavedLogin, type SessionStore } from '../../src/telegram/accounts.js';
 import { explainTelegramError } from '../../src/telegram/telegram-errors.js';
 import { TimeoutError } from '../../src/retry/timeout.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -13,7 +13,17 @@ const PHONE = '+79990006677';
 
 /** A session kept in memory, as the provider keeps it in a file. */
 class MemorySessions implements SessionStore {
+  login: SavedLogin | null = null;
   constructor(public session: string | null) {}
+  loadLogin() {
+    return this.login;
+  }
+  saveLogin(login: SavedLogin) {
+    this.login = login;
+  }
+  removeLogin() {
+    this.login = null;
+  }
   load() {
     return this.session;
   }
@@ -45,9 +55,9 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
   });
   after(async () => emu?.stop());
 
-  const accountWith = (clock: ManualClock, sessions: MemorySessions) =>
+  const accountWith = (clock: ManualClock, sessions: MemorySessions, phone = PHONE) =>
     new TelegramAccount({
-      phone: PHONE,
+      phone,
       sessions,
       credentials: () => ({ apiId: API_ID, apiHash: API_HASH }),
       endpoint: { dcId: emu.dcId, host: emu.host, port: emu.port },
@@ -90,6 +100,72 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
     const back = phase(account, 'connected');
     clock.advance(1_000);
     await back;
+  });
+
+  it('a login waiting for the 2FA password goes on after a restart of tgpbx: same auth key, no new code', async () => {
+    const phone = '+79990005544';
+    emu.addAccount({ phone, firstName: 'Resumed', password: 'correct horse', passwordHint: 'a horse' });
+    const clock = new ManualClock();
+    const sessions = new MemorySessions(null);
+    account = accountWith(clock, sessions, phone);
+    await account.start();
+    assert.equal((await account.beginLogin()).phase, 'code');
+    assert.equal(sessions.login?.step, 'code');
+    assert.equal((await account.submitCode(emu.codeFor(phone)!)).phase, 'password');
+    assert.equal(sessions.login?.step, 'password');
+    await account.stop(); // tgpbx stops in the middle: the login stays saved
+    assert.ok(sessions.login);
+    const codesSent = emu.requests.filter((r) => r.method === 'auth.SendCode').length;
+
+    clock.advance(LOGIN_RESUMABLE_MS - 60_000);
+    account = accountWith(clock, sessions, phone);
+    await account.start();
+    assert.equal(account.view.phase, 'password');
+    assert.equal(account.view.prompt, 'hint: a horse');
+    assert.match(account.view.detail, /two-step verification password \(the login began before tgpbx restarted\)/);
+    // Telegram accepts the password only on the auth key the code was given on: the saved one.
+    const done = await account.submitPassword('correct horse');
+    assert.equal(done.phase, 'connected', done.error ?? done.detail);
+    assert.equal(done.user?.firstName, 'Resumed');
+    assert.equal(sessions.login, null, 'a finished login is forgotten');
+    assert.ok(sessions.session);
+    assert.equal(emu.requests.filter((r) => r.method === 'auth.SendCode').length, codesSent, 'no new code asked');
+  });
+
+  it('a saved login 30 min old or a damaged one is forgotten: the saved session connects instead', async () => {
+    const clock = new ManualClock();
+    const sessions = new MemorySessions(await authorizedSession(emu, PHONE));
+    const saved = { session: 'not a session', phoneCodeHash: 'abc', step: 'code' as const, prompt: null };
+    sessions.login = { ...saved, startedAt: clock.now() - LOGIN_RESUMABLE_MS };
+    account = accountWith(clock, sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'connected');
+    assert.equal(sessions.login, null);
+    await account.stop();
+
+    sessions.login = { ...saved, startedAt: clock.now() };
+    account = accountWith(clock, sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'connected');
+    assert.equal(sessions.login, null);
+    await account.stop();
+
+    sessions.login = { ...saved, startedAt: clock.now() };
+    sessions.session = null;
+    account = accountWith(clock, sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'unauthorized');
+    assert.equal(account.view.detail, 'authorization needed: the login in progress could not be resumed (the saved login is damaged)');
+  });
+
+  it('a damaged session file turns the account red asking for authorization (start does not throw)', async () => {
+    // Cut short (a full disk, a bad copy): GramJS cannot even read it.
+    const sessions = new MemorySessions((await authorizedSession(emu, PHONE)).slice(0, 12));
+    account = accountWith(new ManualClock(), sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'unauthorized');
+    assert.equal(account.view.detail, 'authorization needed: the session file was damaged (not a GramJS session)');
+    assert.equal(sessions.session, null);
   });
 
   it('a banned number: the authorization ends red, saying so', async () => {

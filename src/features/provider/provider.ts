@@ -87,7 +87,9 @@ export class Provider extends EventEmitter {
     this.botChanged();
     this.refresh();
     // Connecting may take a while (or hang until a timeout): the module does not wait for Telegram.
-    for (const account of this.accounts.values()) void account.start();
+    for (const [key, account] of this.accounts) {
+      account.start().catch((err: Error) => this.deps.logger.error({ account: key, reason: err.message }, 'Telegram account could not start'));
+    }
   }
 
   async stop(): Promise<void> {
@@ -178,6 +180,9 @@ export class Provider extends EventEmitter {
           load: () => this.dirs.readSession(kind, number.phone),
           save: (session) => this.dirs.writeSession(kind, number.phone, session),
           remove: () => this.dirs.removeSession(kind, number.phone),
+          loadLogin: () => this.dirs.readLogin(kind, number.phone),
+          saveLogin: (login) => this.dirs.writeLogin(kind, number.phone, login),
+          removeLogin: () => this.dirs.removeLogin(kind, number.phone),
         },
         credentials: () => this.credentials(),
         endpoint: this.deps.endpoint,

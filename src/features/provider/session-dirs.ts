@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
+import type { SavedLogin } from '../../telegram/accounts.js';
 
 /** The three parts of a Telegram number, each authorized on its own. */
 export type ComponentKind = 'client' | 'gateway' | 'bot';
@@ -20,6 +22,15 @@ export interface ComponentStatusFile {
 
 const SESSION_FILE = 'session';
 const STATUS_FILE = 'status.json';
+const LOGIN_FILE = 'login.json';
+
+const savedLoginSchema = z.object({
+  session: z.string().min(1),
+  phoneCodeHash: z.string().min(1),
+  step: z.enum(['code', 'password', 'name']),
+  prompt: z.string().nullable(),
+  startedAt: z.number(),
+});
 
 /**
  * The provider's session directories under the data dir (README "Session directories"):
@@ -28,8 +39,10 @@ const STATUS_FILE = 'status.json';
  *     sessions/<phone digits>/gateway/  the voice gateway's session of the same account
  *     sessions/bot/                     the provider bot's status
  *
- * Each holds `session` (a GramJS string session: a login, mode 0600) and `status.json`.
- * Deleting a directory resets that component: it asks for authorization again.
+ * Each holds `session` (a GramJS string session: a login, mode 0600), `status.json` and,
+ * while a login waits for the admin's answer, `login.json` (mode 0600: it holds the login
+ * client's session). Deleting a directory resets that component: it asks for
+ * authorization again.
  */
 export class SessionDirs {
   readonly root: string;
@@ -71,6 +84,32 @@ export class SessionDirs {
   /** Forgets a session (revoked or logged out); the status file stays to say why. */
   removeSession(kind: AccountKind, phone: string): void {
     fs.rmSync(path.join(this.dirOf(kind, phone), SESSION_FILE), { force: true });
+  }
+
+  /** The login waiting for an answer, or null (none, or a file that is not one: it is deleted). */
+  readLogin(kind: AccountKind, phone: string): SavedLogin | null {
+    const file = path.join(this.dirOf(kind, phone), LOGIN_FILE);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      return savedLoginSchema.parse(JSON.parse(text));
+    } catch {
+      fs.rmSync(file, { force: true });
+      return null;
+    }
+  }
+
+  writeLogin(kind: AccountKind, phone: string, login: SavedLogin): void {
+    writeAtomically(path.join(this.ensureDir(kind, phone), LOGIN_FILE), JSON.stringify(login));
+  }
+
+  removeLogin(kind: AccountKind, phone: string): void {
+    fs.rmSync(path.join(this.dirOf(kind, phone), LOGIN_FILE), { force: true });
   }
 
   readStatus(kind: ComponentKind, phone?: string): ComponentStatusFile | null {
