@@ -20,6 +20,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await createApp(config);
+  // A background task that failed where nobody awaited it is a bug, but one failed task must
+  // not take down every notification and call of the PBX with it: logged, tgpbx goes on.
+  process.on('unhandledRejection', (reason) => {
+    app.logger.error({ reason: reason instanceof Error ? reason.message : String(reason) }, 'a background task failed (a bug: please report it); tgpbx goes on');
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

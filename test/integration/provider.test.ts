@@ -304,15 +304,22 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     await phaseOf(mod.app, 1, 'client', 'connected');
   });
 
-  it('Telegram stops answering: orange while it reconnects with backoff, green again once it answers', async () => {
+  it('Telegram stops answering: orange while it reconnects with backoff, green again once it answers (a status file that cannot be written is only logged)', async () => {
     const account = mod.app.provider.account(1, 'client');
     assert.equal(account.view.light, 'green');
+    // Something in the way of the status file (a directory where it goes: even root cannot write it).
+    const statusFile = path.join(dataDir, 'sessions', '79990001122', 'client', 'status.json');
+    fs.rmSync(statusFile);
+    fs.mkdirSync(statusFile);
     emu.setUnresponsive(true);
     const lost = await account.checkNow();
     assert.equal(lost.light, 'orange');
     assert.match(lost.detail, /did not answer.*retrying in \d+ s/);
     emu.setUnresponsive(false);
     await phaseOf(mod.app, 1, 'client', 'connected');
+    assert.match(mod.logs.text, /could not write the status file of a Telegram component/);
+    fs.rmdirSync(statusFile);
+    assert.deepEqual(fs.readdirSync(path.dirname(statusFile)), ['session'], 'no temporary file left behind');
   });
 
   it('texts default to the language of messages; the admin\'s own text wins', async () => {

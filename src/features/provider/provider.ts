@@ -8,7 +8,7 @@ import type { Database } from '../../storage/database.js';
 import { TelegramAccount, type AccountTimings, type AccountView } from '../../telegram/accounts.js';
 import type { ApiCredentials, MtprotoEndpoint } from '../../telegram/mtproto-endpoint.js';
 import { NumberStore, type ProviderNumber } from './numbers-store.js';
-import { ACCOUNT_KINDS, SessionDirs, type AccountKind, type ComponentKind } from './session-dirs.js';
+import { ACCOUNT_KINDS, SessionDirs, type AccountKind, type ComponentKind, type ComponentStatusFile } from './session-dirs.js';
 
 /** One component of a number as the page and the API show it. */
 export interface ComponentView extends AccountView {
@@ -220,7 +220,7 @@ export class Provider extends EventEmitter {
 
   private accountChanged(number: ProviderNumber, kind: AccountKind, view: AccountView): void {
     if (view.phase !== 'stopped' && this.known.some((n) => n.id === number.id)) {
-      this.dirs.writeStatus(kind, number.phone, { state: view.phase, detail: view.detail, user: view.user ?? undefined, updatedAt: new Date().toISOString() });
+      this.writeStatus(kind, number.phone, { state: view.phase, detail: view.detail, user: view.user ?? undefined, updatedAt: new Date().toISOString() });
     }
     if (view.phase === 'unauthorized' && view.error) this.deps.logger.warn({ line: number.id, component: kind, reason: view.error }, 'Telegram authorization step failed');
     else if (view.light === 'red') this.deps.logger.warn({ line: number.id, component: kind, reason: view.detail }, 'Telegram account needs authorization');
@@ -229,8 +229,17 @@ export class Provider extends EventEmitter {
 
   private botChanged(): void {
     const bot = this.botView();
-    this.dirs.writeStatus('bot', undefined, { state: bot.phase, detail: bot.detail, updatedAt: new Date().toISOString() });
+    this.writeStatus('bot', undefined, { state: bot.phase, detail: bot.detail, updatedAt: new Date().toISOString() });
     this.refresh();
+  }
+
+  /** The status files are for the admin who looks at the directories: one that cannot be written is logged, nothing stops. */
+  private writeStatus(kind: ComponentKind, phone: string | undefined, status: ComponentStatusFile): void {
+    try {
+      this.dirs.writeStatus(kind, phone, status);
+    } catch (err) {
+      this.deps.logger.warn({ component: kind, phone: phone ?? null, reason: (err as Error).message }, 'could not write the status file of a Telegram component');
+    }
   }
 
   private botView(): ComponentView {
