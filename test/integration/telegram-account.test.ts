@@ -15,24 +15,12 @@ const PHONE = '+79990006677';
 class MemorySessions implements SessionStore {
   login: SavedLogin | null = null;
   constructor(public session: string | null) {}
-  loadLogin() {
-    return this.login;
-  }
-  saveLogin(login: SavedLogin) {
-    this.login = login;
-  }
-  removeLogin() {
-    this.login = null;
-  }
-  load() {
-    return this.session;
-  }
-  save(session: string) {
-    this.session = session;
-  }
-  remove() {
-    this.session = null;
-  }
+  load = () => this.session;
+  save = (session: string) => void (this.session = session);
+  remove = () => void (this.session = null);
+  loadLogin = () => this.login;
+  saveLogin = (login: SavedLogin) => void (this.login = login);
+  removeLogin = () => void (this.login = null);
 }
 
 function phase(account: TelegramAccount, wanted: AccountView['phase']): Promise<AccountView> {
@@ -136,26 +124,19 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
     const clock = new ManualClock();
     const sessions = new MemorySessions(await authorizedSession(emu, PHONE));
     const saved = { session: 'not a session', phoneCodeHash: 'abc', step: 'code' as const, prompt: null };
-    sessions.login = { ...saved, startedAt: clock.now() - LOGIN_RESUMABLE_MS };
-    account = accountWith(clock, sessions);
-    await account.start();
-    assert.equal(account.view.phase, 'connected');
-    assert.equal(sessions.login, null);
-    await account.stop();
-
-    sessions.login = { ...saved, startedAt: clock.now() };
-    account = accountWith(clock, sessions);
-    await account.start();
-    assert.equal(account.view.phase, 'connected');
-    assert.equal(sessions.login, null);
-    await account.stop();
-
-    sessions.login = { ...saved, startedAt: clock.now() };
+    /** Starts again with this login saved `age` ms ago; the phase it reaches. */
+    const startWith = async (age: number): Promise<AccountView> => {
+      await account?.stop();
+      sessions.login = { ...saved, startedAt: clock.now() - age };
+      const restarted = (account = accountWith(clock, sessions));
+      await restarted.start();
+      assert.equal(sessions.login, null, 'the saved login is forgotten');
+      return restarted.view;
+    };
+    assert.equal((await startWith(LOGIN_RESUMABLE_MS)).phase, 'connected', 'too old');
+    assert.equal((await startWith(0)).phase, 'connected', 'damaged');
     sessions.session = null;
-    account = accountWith(clock, sessions);
-    await account.start();
-    assert.equal(account.view.phase, 'unauthorized');
-    assert.equal(account.view.detail, 'authorization needed: the login in progress could not be resumed (the saved login is damaged)');
+    assert.deepEqual(await startWith(0).then((v) => [v.phase, v.detail]), ['unauthorized', 'authorization needed: the login in progress could not be resumed (the saved login is damaged)']);
   });
 
   it('a damaged session file turns the account red asking for authorization (start does not throw)', async () => {
