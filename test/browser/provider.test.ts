@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BotApiServer } from '../support/bot-api-server.js';
 import { adminPage, launchChromium, screenshotPath } from '../support/browser.js';
-import { startModule, until, type TestModule } from '../support/module.js';
+import { startModule, tempDataDir, until, type TestModule } from '../support/module.js';
 import { MtprotoEmulator } from '../support/mtproto/emulator.js';
 import { trustEmulatorKey } from '../support/mtproto/gramjs-test-client.js';
 
@@ -19,6 +20,13 @@ describe('Telegram provider page in Chromium: a full login', function () {
   let mod: TestModule;
   let context: BrowserContext;
   let page: Page;
+  let dataDir: string;
+
+  const startProvider = () =>
+    startModule(
+      { TGPBX_BOT_API_ROOT: telegram.apiRoot },
+      { dataDir, telegramEndpoint: { dcId: emu.dcId, host: emu.host, port: emu.port }, telegramAccounts: { requestTimeoutMs: 5_000, backoff: { initialMs: 50, maxMs: 200 } } },
+    );
 
   before(async () => {
     browser = await launchChromium();
@@ -27,16 +35,15 @@ describe('Telegram provider page in Chromium: a full login', function () {
     emu.addAccount({ phone: PHONE, firstName: 'Acme', lastName: 'Support', username: 'acme_support', password: PASSWORD, passwordHint: 'office safe' });
     telegram = await BotApiServer.start();
     telegram.addBot({ token: BOT_TOKEN, username: 'acme_keypad_bot' });
-    mod = await startModule(
-      { TGPBX_BOT_API_ROOT: telegram.apiRoot },
-      { telegramEndpoint: { dcId: emu.dcId, host: emu.host, port: emu.port }, telegramAccounts: { requestTimeoutMs: 5_000, backoff: { initialMs: 50, maxMs: 200 } } },
-    );
+    dataDir = tempDataDir();
+    mod = await startProvider();
     ({ context, page } = await adminPage(browser, mod.app, '/provider', { width: 1280, height: 1000 }));
   });
   after(async () => {
     await context?.close();
     await browser?.close();
     await mod?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
     await telegram?.stop();
     await emu?.stop();
   });
@@ -114,6 +121,28 @@ describe('Telegram provider page in Chromium: a full login', function () {
     assert.equal(await page.textContent('#line-1-client form[action$="/authorize"] button'), 'Authorize');
     assert.match((await page.textContent('#summary')) ?? '', /client: the session is no longer valid/);
     await page.screenshot({ path: screenshotPath('provider-5-revoked'), fullPage: true });
+  });
+
+  it('a login waiting for its code when tgpbx restarts: after the restart the page asks for the same code', async () => {
+    const before = emu.codeFor(PHONE);
+    await page.click('#line-1-client form[action$="/authorize"] button');
+    await page.waitForSelector('#code-1-client');
+    const code = await until('a new code', () => (emu.codeFor(PHONE) !== before ? emu.codeFor(PHONE) : null));
+    await context.close();
+    await mod.app.stop();
+    const codesSent = emu.requests.filter((r) => r.method === 'auth.SendCode').length;
+
+    mod = await startProvider();
+    ({ context, page } = await adminPage(browser, mod.app, '/provider', { width: 1280, height: 1000 }));
+    await page.waitForSelector('#code-1-client');
+    assert.match((await page.textContent('#line-1-client')) ?? '', /login code \(the login began before tgpbx restarted\)/);
+    await page.screenshot({ path: screenshotPath('provider-6-resumed'), fullPage: true });
+    await page.fill('#code-1-client', code);
+    await page.click('#line-1-client form[action$="/code"] button');
+    await page.fill('#password-1-client', PASSWORD);
+    await page.click('#line-1-client form[action$="/password"] button');
+    await page.waitForSelector('#line-1-client[data-light="green"]');
+    assert.equal(emu.requests.filter((r) => r.method === 'auth.SendCode').length, codesSent, 'no new code was asked for');
   });
 
   it('removes the number after asking', async () => {
