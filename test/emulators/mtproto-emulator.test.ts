@@ -4,6 +4,7 @@
  * auth.sendCode / signIn / checkPassword, then getMe and messages.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import bigInt from 'big-integer';
 import { Api, TelegramClient } from 'telegram';
@@ -45,6 +46,26 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     const auth = await signIn(client, phone, sent.phoneCodeHash, await emu.waitForCode(phone));
     assert.ok(auth instanceof Api.auth.Authorization);
     return client;
+  }
+
+  function exportLoginToken(client: TelegramClient, apiHash = API_HASH): Promise<Api.auth.TypeLoginToken> {
+    return within(client.invoke(new Api.auth.ExportLoginToken({ apiId: API_ID, apiHash, exceptIds: [] })), T, 'auth.exportLoginToken');
+  }
+
+  /** A fresh QR login token of an unauthorized client. */
+  async function qrToken(client: TelegramClient): Promise<Buffer> {
+    const result = await exportLoginToken(client);
+    assert.ok(result instanceof Api.auth.LoginToken);
+    return result.token;
+  }
+
+  /** Resolves when the client receives updateLoginToken (GramJS hands raw updates to a bare handler). */
+  function loginTokenUpdate(client: TelegramClient): Promise<Api.UpdateLoginToken> {
+    return new Promise((resolve) => {
+      client.addEventHandler((update: unknown) => {
+        if (update instanceof Api.UpdateLoginToken) resolve(update);
+      });
+    });
   }
 
   async function rejection(promise: Promise<unknown>): Promise<string> {
@@ -256,6 +277,85 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     assert.equal((diff.newMessages[0] as Api.Message).message, 'Hello Bob');
     const empty = await within(bob.invoke(new Api.updates.GetDifference({ pts: update.pts, date: 0, qts: 0 })), T, 'getDifference');
     assert.ok(empty instanceof Api.updates.DifferenceEmpty);
+  });
+
+  it('logs in by QR code: export, the app scans (acceptLoginToken), updateLoginToken, export again → loginTokenSuccess', async function () {
+    const client = await connected();
+    const before = Math.floor(Date.now() / 1000);
+    const exported = await exportLoginToken(client);
+    assert.ok(exported instanceof Api.auth.LoginToken);
+    assert.equal(exported.token.length, 32);
+    assert.ok(exported.expires >= before + 30 && exported.expires <= Math.floor(Date.now() / 1000) + 30);
+    const scanned = loginTokenUpdate(client);
+    const link = `tg://login?token=${exported.token.toString('base64url')}`;
+    const session = emu.acceptLoginToken(ANN, link.slice('tg://login?token='.length));
+    assert.equal(session.deviceModel, 'tgpbx-test');
+    assert.equal(session.apiId, API_ID);
+    assert.equal(session.passwordPending, false);
+    await within(scanned, T, 'updateLoginToken');
+    assert.throws(() => emu.acceptLoginToken(BOB, exported.token), { message: 'AUTH_TOKEN_ALREADY_ACCEPTED' });
+    const success = await exportLoginToken(client);
+    assert.ok(success instanceof Api.auth.LoginTokenSuccess);
+    assert.ok(success.authorization instanceof Api.auth.Authorization);
+    assert.equal((success.authorization.user as Api.User).firstName, 'Ann');
+    assert.equal((await within(client.getMe(), T, 'getMe')).phone, '15550000001');
+    assert.equal(emu.activeSessions(ANN).length, 1);
+    assert.equal(emu.requests.filter((r) => r.method === 'auth.ExportLoginToken').length, 2);
+    assert.throws(() => emu.acceptLoginToken(ANN, exported.token), { message: 'AUTH_TOKEN_INVALID' }, 'a used token is gone');
+  });
+
+  it('QR login with 2FA: export after the scan → SESSION_PASSWORD_NEEDED, then checkPassword on the same client', async function () {
+    emu.addAccount({ phone: '+15550000006', firstName: 'Eve', password: 'qr pw' });
+    const client = await connected();
+    const token = await qrToken(client);
+    const scanned = loginTokenUpdate(client);
+    assert.equal(emu.acceptLoginToken('+15550000006', token).passwordPending, true);
+    await within(scanned, T, 'updateLoginToken');
+    assert.equal(await rejection(exportLoginToken(client)), '401 SESSION_PASSWORD_NEEDED');
+    assert.equal(await rejection(within(client.getMe(), T, 'getMe')), '401 AUTH_KEY_UNREGISTERED');
+    const pw = await within(client.invoke(new Api.account.GetPassword()), T, 'account.getPassword');
+    const auth = await within(client.invoke(new Api.auth.CheckPassword({ password: await computeCheck(pw, 'qr pw') })), T, 'auth.checkPassword');
+    assert.ok(auth instanceof Api.auth.Authorization);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Eve');
+  });
+
+  it('QR login refuses expired, unknown and replaced tokens, and a wrong api_hash', async function () {
+    const client = await connected();
+    const first = await qrToken(client);
+    assert.equal(emu.expireLoginTokens(), 1);
+    assert.throws(() => emu.acceptLoginToken(ANN, first), { message: 'AUTH_TOKEN_EXPIRED' });
+    assert.throws(() => emu.acceptLoginToken(ANN, randomBytes(32)), { message: 'AUTH_TOKEN_INVALID' });
+    const second = await qrToken(client);
+    assert.ok(!second.equals(first), 'export after expiry issues a fresh token');
+    const third = await qrToken(client);
+    const replacedLink = `tg://login?token=${second.toString('base64url')}`;
+    assert.throws(() => emu.acceptLoginToken(ANN, replacedLink), { message: 'AUTH_TOKEN_INVALID' }, 'replaced');
+    assert.equal(await rejection(exportLoginToken(client, 'wrong0hash')), '400 API_ID_INVALID');
+    const scanned = loginTokenUpdate(client);
+    emu.acceptLoginToken(ANN, third);
+    await within(scanned, T, 'updateLoginToken');
+    assert.ok((await exportLoginToken(client)) instanceof Api.auth.LoginTokenSuccess);
+  });
+
+  it('answers auth.acceptLoginToken from another logged-in client (401 on an unauthorized key)', async function () {
+    const bob = await connected(await authorizedSession(emu, BOB));
+    const client = await connected();
+    const token = await qrToken(client);
+    assert.equal(await rejection(within(client.invoke(new Api.auth.AcceptLoginToken({ token })), T, 'accept')), '401 AUTH_KEY_UNREGISTERED');
+    const scanned = loginTokenUpdate(client);
+    const session = await within(bob.invoke(new Api.auth.AcceptLoginToken({ token })), T, 'auth.acceptLoginToken');
+    assert.ok(session instanceof Api.Authorization);
+    assert.equal(session.deviceModel, 'tgpbx-test');
+    assert.equal(session.appVersion, '0.0.0');
+    await within(scanned, T, 'updateLoginToken');
+    assert.equal(await rejection(within(bob.invoke(new Api.auth.AcceptLoginToken({ token })), T, 'accept again')),
+      '400 AUTH_TOKEN_ALREADY_ACCEPTED');
+    assert.equal(await rejection(within(bob.invoke(new Api.auth.AcceptLoginToken({ token: randomBytes(32) })), T, 'accept unknown')),
+      '400 AUTH_TOKEN_INVALID');
+    const success = await exportLoginToken(client);
+    assert.ok(success instanceof Api.auth.LoginTokenSuccess);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Bob');
+    assert.equal(emu.activeSessions(BOB).length, 2);
   });
 
   it('answers ping_delay_disconnect with a pong (outside rpc_result)', async function () {

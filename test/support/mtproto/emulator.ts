@@ -34,6 +34,8 @@ export interface MtprotoEmulatorOptions {
   apiHash: string;
   /** The DC id the emulator says it is (help.getConfig this_dc, dc_options); default 2. */
   dcId?: number;
+  /** Lifetime of a QR login token from auth.exportLoginToken, in seconds (default 30, as Telegram's). */
+  loginTokenSeconds?: number;
 }
 
 /** One API call as the emulator answered it (wrappers removed; service messages such as pings are not logged). */
@@ -98,7 +100,6 @@ interface AuthKeyRecord extends KeyState {
   readonly temporary: boolean;
   readonly sessions: Map<string, Session>;
   layer?: number;
-  init?: { apiId: number; deviceModel: string; systemVersion: string; appVersion: string };
 }
 
 type Framing = 'full' | 'intermediate' | 'padded' | 'abridged';
@@ -199,7 +200,7 @@ export class MtprotoEmulator {
   private constructor(private readonly server: net.Server, options: MtprotoEmulatorOptions) {
     this.dcId = options.dcId ?? 2;
     this.rsaKey = emulatorRsaKey();
-    this.world = new World(options.apiId, options.apiHash, () => this.notify());
+    this.world = new World(options.apiId, options.apiHash, () => this.notify(), options.loginTokenSeconds);
     this.handshakes = new Handshakes(this.rsaKey, (id) => this.keys.has(hex8(id)));
   }
 
@@ -340,6 +341,30 @@ export class MtprotoEmulator {
       appVersion: k.init?.appVersion,
       connected: [...this.conns].some((c) => c.key === k),
     }));
+  }
+
+  // ------------------------------------------------------------ QR login
+
+  /**
+   * As if the official app of `phone` scanned the QR code: `token` as auth.exportLoginToken gave it,
+   * or base64url as in `tg://login?token=<base64url>` (the whole link also works). Same effect as the
+   * auth.acceptLoginToken handler: the exporting key's sessions get updateShort(updateLoginToken) and
+   * its next export logs in. Throws an Error whose message is the RPC error name (AUTH_TOKEN_INVALID,
+   * AUTH_TOKEN_EXPIRED, AUTH_TOKEN_ALREADY_ACCEPTED). Returns the new session as that app would list it.
+   */
+  acceptLoginToken(phone: string, token: Buffer | string): Api.Authorization {
+    const account = this.mustAccount(phone);
+    const bytes = typeof token === 'string' ? Buffer.from(token.replace(/^tg:\/\/login\?token=/, ''), 'base64url') : token;
+    try {
+      return this.world.acceptLoginToken(account, bytes, (id, u) => this.pushToKeyId(id, u));
+    } catch (err) {
+      throw err instanceof RpcFailure ? new Error(err.errorMessage) : err;
+    }
+  }
+
+  /** Every QR login token issued so far expires (accept: AUTH_TOKEN_EXPIRED; export issues a new one). Returns how many. */
+  expireLoginTokens(): number {
+    return this.world.expireLoginTokens();
   }
 
   // ------------------------------------------------------------ messages
@@ -782,6 +807,7 @@ export class MtprotoEmulator {
     const ctx: CallContext = {
       key, apiId: key.init?.apiId, dcId: this.dcId, host: this.host, port: this.port,
       push: (userId, update) => this.push(userId, update),
+      pushToKey: (keyIdHex, update) => this.pushToKeyId(keyIdHex, update),
     };
     try {
       const result = serializeResult(this.world.call(ctx, request));
@@ -815,12 +841,20 @@ export class MtprotoEmulator {
   /** Sends an Updates object to every connected session of every key authorized as the user. */
   private push(userId: number, update: Api.TypeUpdates): void {
     const body = update.getBytes();
-    for (const key of this.keys.values()) {
-      if (key.userId !== userId) continue;
-      for (const session of key.sessions.values()) {
-        if (session.conn && !session.conn.socket.destroyed && session.conn.session === session) {
-          this.sendEncrypted(session.conn, key, session, [{ body, response: false, contentRelated: true }]);
-        }
+    for (const key of this.keys.values()) if (key.userId === userId) this.pushToKey(key, body);
+  }
+
+  /** By auth_key_id: updateLoginToken goes to a key that is not authorized yet, so push() cannot reach it. */
+  private pushToKeyId(keyIdHex: string, update: Api.TypeUpdates): void {
+    const key = this.keys.get(keyIdHex);
+    if (key) this.pushToKey(key, update.getBytes());
+  }
+
+  /** Sends a serialized Updates object to every connected session of one key. */
+  private pushToKey(key: AuthKeyRecord, body: Buffer): void {
+    for (const session of key.sessions.values()) {
+      if (session.conn && !session.conn.socket.destroyed && session.conn.session === session) {
+        this.sendEncrypted(session.conn, key, session, [{ body, response: false, contentRelated: true }]);
       }
     }
   }

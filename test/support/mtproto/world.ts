@@ -105,10 +105,37 @@ export interface LoginCode {
   attempts: number;
 }
 
+/** What a client said about itself in initConnection. */
+export interface ClientInit {
+  apiId: number;
+  deviceModel: string;
+  systemVersion: string;
+  appVersion: string;
+}
+
+/** A QR login token (core.telegram.org/api/qr-login), exported by a key that is logging in. */
+export interface LoginTokenRecord {
+  readonly token: Buffer;
+  /** The exporting key: it gets updateLoginToken and, on its next export, the authorization. */
+  readonly key: KeyState;
+  /** api_id of the export (the session's app when initConnection said nothing). */
+  readonly apiId: number;
+  /** Unix time (s). */
+  readonly expires: number;
+  /** Set by `expireLoginTokens` (a token also expires with the clock). */
+  expired: boolean;
+  /** The user whose app accepted (scanned) it. */
+  acceptedBy?: number;
+}
+
 /** The per-auth-key facts the methods need (the emulator keeps the rest). */
 export interface KeyState {
   readonly idHex: string;
   userId?: number;
+  /** From initConnection (the device a new session is shown as). */
+  init?: ClientInit;
+  /** The QR login token this key exported last: a new export replaces it. */
+  loginToken?: LoginTokenRecord;
   /** Set by revokeSessions / logOut: the error every call needing authorization gets. */
   revokedError?: string;
   /** After SESSION_PASSWORD_NEEDED: the account waiting for auth.checkPassword on this key. */
@@ -125,6 +152,8 @@ export interface CallContext {
   readonly port: number;
   /** Pushes an Updates object to every connected session authorized as this user. */
   readonly push: (userId: number, update: Api.TypeUpdates) => void;
+  /** Pushes an Updates object to every connected session of one key, authorized or not. */
+  readonly pushToKey: (keyIdHex: string, update: Api.TypeUpdates) => void;
 }
 
 /** Methods that work on a key not (yet) authorized (core.telegram.org/api/auth "unauthenticated connection"). */
@@ -158,12 +187,15 @@ export class World {
   readonly accounts = new Map<number, Account>();
   readonly codes = new Map<string, LoginCode>();
   readonly sent: SentMessageRecord[] = [];
+  /** Live QR login tokens by hex; a replaced or used token is removed (AUTH_TOKEN_INVALID). */
+  readonly loginTokens = new Map<string, LoginTokenRecord>();
   private nextUserId = 1000001;
 
   constructor(
     private readonly apiId: number,
     private readonly apiHash: string,
     private readonly onChange: () => void,
+    private readonly loginTokenSeconds = 30,
   ) {}
 
   // ------------------------------------------------------------ accounts
@@ -286,6 +318,86 @@ export class World {
     return phone;
   }
 
+  // ------------------------------------------------------------ QR login (core.telegram.org/api/qr-login)
+
+  /** auth.exportLoginToken: the login a scanned token allows, else a fresh token replacing the key's last one. */
+  exportLoginToken(ctx: CallContext, req: Api.auth.ExportLoginToken): Api.auth.TypeLoginToken {
+    this.checkApp(req.apiId, req.apiHash);
+    const acceptedBy = ctx.key.loginToken?.acceptedBy;
+    if (acceptedBy !== undefined) return this.loginByToken(ctx, acceptedBy);
+    return this.issueLoginToken(ctx.key, req.apiId);
+  }
+
+  private issueLoginToken(key: KeyState, apiId: number): Api.auth.LoginToken {
+    this.dropLoginToken(key);
+    const record: LoginTokenRecord = { token: randomBytes(32), key, apiId, expires: now() + this.loginTokenSeconds, expired: false };
+    key.loginToken = record;
+    this.loginTokens.set(record.token.toString('hex'), record);
+    this.onChange();
+    return new Api.auth.LoginToken({ expires: record.expires, token: record.token });
+  }
+
+  /** After the scan the exporting key logs in like auth.signIn: straight away, or after the 2FA password. */
+  private loginByToken(ctx: CallContext, userId: number): Api.auth.LoginTokenSuccess {
+    const account = this.accounts.get(userId);
+    if (!account) throw new RpcFailure(400, 'AUTH_TOKEN_INVALID');
+    if (account.password) {
+      // The accepted token stays: exporting again asks for the password again.
+      ctx.key.passwordUserId = account.id;
+      throw new RpcFailure(401, 'SESSION_PASSWORD_NEEDED');
+    }
+    return new Api.auth.LoginTokenSuccess({ authorization: this.authorize(ctx, account) });
+  }
+
+  private dropLoginToken(key: KeyState): void {
+    if (!key.loginToken) return;
+    this.loginTokens.delete(key.loginToken.token.toString('hex'));
+    delete key.loginToken;
+  }
+
+  /**
+   * An official app of `by` scanned the QR code: the token is marked accepted and the exporting key
+   * told with updateLoginToken. Returns the new session as the accepting app lists it.
+   */
+  acceptLoginToken(by: Account, token: Buffer, pushToKey: CallContext['pushToKey']): Api.Authorization {
+    const record = this.loginTokens.get(token.toString('hex'));
+    if (!record) throw new RpcFailure(400, 'AUTH_TOKEN_INVALID');
+    if (record.acceptedBy !== undefined) throw new RpcFailure(400, 'AUTH_TOKEN_ALREADY_ACCEPTED');
+    if (record.expired || now() >= record.expires) throw new RpcFailure(400, 'AUTH_TOKEN_EXPIRED');
+    record.acceptedBy = by.id;
+    pushToKey(record.key.idHex, new Api.UpdateShort({ update: new Api.UpdateLoginToken(), date: now() }));
+    this.onChange();
+    return this.newSessionInfo(record, by);
+  }
+
+  /** Marks every live login token expired; returns how many. */
+  expireLoginTokens(): number {
+    for (const record of this.loginTokens.values()) record.expired = true;
+    return this.loginTokens.size;
+  }
+
+  /** The authorization (Settings > Devices entry) of the key that exported the token. */
+  private newSessionInfo(record: LoginTokenRecord, by: Account): Api.Authorization {
+    const init = record.key.init;
+    const date = now();
+    return new Api.Authorization({
+      // Telegram lists the session as waiting for the password until checkPassword.
+      passwordPending: by.password !== undefined,
+      hash: bigInt(randomBig(7).toString()),
+      deviceModel: init?.deviceModel ?? 'Unknown device',
+      platform: '',
+      systemVersion: init?.systemVersion ?? '',
+      apiId: init?.apiId ?? record.apiId,
+      appName: `App ${init?.apiId ?? record.apiId}`,
+      appVersion: init?.appVersion ?? '',
+      dateCreated: date,
+      dateActive: date,
+      ip: '127.0.0.1',
+      country: '',
+      region: '',
+    });
+  }
+
   // ------------------------------------------------------------ messages
 
   private storeMessage(from: Account, to: Account, text: string): { out: MessageEvent; incoming?: MessageEvent } {
@@ -386,6 +498,7 @@ export class World {
     delete ctx.key.revokedError;
     delete ctx.key.passwordUserId;
     delete ctx.key.srp;
+    this.dropLoginToken(ctx.key);
     this.codes.delete(account.phone);
     this.onChange();
     return new Api.auth.Authorization({ user: this.userObject(account, account.id) });
@@ -540,6 +653,8 @@ const HANDLERS: Record<string, Handler> = {
     const account = w.checkSrp(ctx, req.password);
     return w.authorize(ctx, account);
   },
+  'auth.exportlogintoken': (w, ctx, req: Api.auth.ExportLoginToken) => w.exportLoginToken(ctx, req),
+  'auth.acceptlogintoken': (w, ctx, req: Api.auth.AcceptLoginToken, me) => w.acceptLoginToken(me, Buffer.from(req.token), ctx.pushToKey),
   'auth.logout': (_w, ctx) => {
     delete ctx.key.userId;
     ctx.key.revokedError = 'AUTH_KEY_UNREGISTERED';
