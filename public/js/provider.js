@@ -54,6 +54,8 @@
         var box = document.getElementById('line-' + n.id + '-' + kind);
         if (!box) { stale = true; return; }
         if (box.getAttribute('data-phase') !== c.phase) stale = true;
+        // A new QR login token: the page draws its QR code.
+        if (c.phase === 'qr' && box.getAttribute('data-qr') !== c.prompt) stale = true;
         box.setAttribute('data-light', c.light);
         setLight(box.querySelector('.light'), c.light);
         box.querySelector('.detail').textContent = c.detail;

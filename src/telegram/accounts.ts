@@ -11,11 +11,12 @@ import { explainTelegramError, type TelegramProblem } from './telegram-errors.js
 
 /**
  * Where an account stands. `unauthorized`: no valid session (red). `code`, `password`,
- * `name`: a login waits for the admin's answer (red until it succeeds). `connecting`:
+ * `name`, `qr`: a login waits for the admin's answer or for the QR code to be scanned
+ * (red until it succeeds). `connecting`:
  * authorized, connecting or waiting to reconnect (orange). `connected`: connected and
  * answering (green). `stopped`: tgpbx is shutting down.
  */
-export type AccountPhase = 'unauthorized' | 'code' | 'password' | 'name' | 'connecting' | 'connected' | 'stopped';
+export type AccountPhase = 'unauthorized' | 'code' | 'password' | 'name' | 'qr' | 'connecting' | 'connected' | 'stopped';
 
 /** The Telegram user behind a session. */
 export interface AccountUser {
@@ -32,7 +33,10 @@ export interface AccountView {
   detail: string;
   /** The last login step's failure (wrong code...), shown next to its form. */
   error: string | null;
-  /** At `code`: where Telegram sent the code; at `password`: the password's hint. */
+  /**
+   * At `code`: where Telegram sent the code; at `password`: the password's hint; at `qr`:
+   * the tg://login link the QR code shows (it changes as each token expires).
+   */
   prompt: string | null;
   user: AccountUser | null;
   /** A flood wait ends at this time (ms), when Telegram asked to wait. */
@@ -231,6 +235,68 @@ export class TelegramAccount extends EventEmitter {
     return this.state;
   }
 
+  /**
+   * Starts (or restarts) the authorization by QR code, for when a code cannot be had: Telegram
+   * gives a login token, the page shows it as a QR code, the Telegram app of this number scans
+   * it (Settings > Devices > Link Desktop Device) and Telegram tells this client
+   * (updateLoginToken); then the 2FA password if the account has one. A token lives about
+   * 30 s: a new one is asked for as each expires.
+   */
+  async beginQrLogin(): Promise<AccountView> {
+    const credentials = this.opts.credentials();
+    if (!credentials) return this.fail('set the App api_id and api_hash in the provider settings first');
+    const generation = this.restart();
+    this.opts.sessions.removeLogin();
+    this.set({ phase: 'connecting', detail: 'asking Telegram for a QR login code', user: null });
+    const client = newTelegramClient('', credentials, this.opts.endpoint);
+    try {
+      await this.request(client.connect());
+    } catch (err) {
+      await this.discard(client);
+      this.loginFailed(generation, explainTelegramError(err));
+      return this.state;
+    }
+    if (generation !== this.generation) {
+      await this.discard(client);
+      return this.state;
+    }
+    this.login = { client, phoneCodeHash: '', generation, startedAt: this.clock.now() };
+    client.addEventHandler((update: unknown) => {
+      if (update instanceof Api.UpdateLoginToken) void this.exportQr(generation);
+    });
+    return this.exportQr(generation);
+  }
+
+  /** Asks for the QR login token again: a fresh one to show, or the login once it was scanned. */
+  private async exportQr(generation: number): Promise<AccountView> {
+    const login = this.login;
+    const credentials = this.opts.credentials();
+    if (!login || login.generation !== generation || !credentials) return this.state;
+    this.clock.clearTimeout(this.timer);
+    try {
+      const result = await this.request(
+        login.client.invoke(new Api.auth.ExportLoginToken({ apiId: credentials.apiId, apiHash: credentials.apiHash, exceptIds: [] })),
+      );
+      // A newer export (the update and the refresh timer can cross) or another course took over.
+      if (this.login !== login) return this.state;
+      if (result instanceof Api.auth.LoginTokenSuccess) return this.finishLogin(generation, login.client, result.authorization);
+      if (result instanceof Api.auth.LoginTokenMigrateTo) {
+        return this.stepFailed({ trouble: 'login', message: 'Telegram keeps this account in another data center than the QR login started in: log in with a code instead' });
+      }
+      const link = `tg://login?token=${Buffer.from(result.token).toString('base64url')}`;
+      this.set({ phase: 'qr', detail: 'scan the QR code with the Telegram app of this number: Settings > Devices > Link Desktop Device', prompt: link, error: null });
+      // `expires` is Telegram's clock (unix seconds); a little early, never in a loop.
+      const refreshMs = Math.min(Math.max(result.expires * 1000 - Date.now() - 1_000, 5_000), 60_000);
+      this.timer = this.clock.setTimeout(() => void this.exportQr(generation), refreshMs);
+      return this.state;
+    } catch (err) {
+      if (this.login !== login) return this.state;
+      const problem = explainTelegramError(err);
+      if (problem.code === 'SESSION_PASSWORD_NEEDED') return this.askPassword(login.client);
+      return this.stepFailed(problem);
+    }
+  }
+
   /** The login code the admin typed. */
   submitCode(code: string): Promise<AccountView> {
     return this.step('code', async (login) => {
@@ -294,6 +360,10 @@ export class TelegramAccount extends EventEmitter {
     if (client) {
       await this.request(client.invoke(new Api.auth.LogOut())).catch(() => undefined);
       await this.discard(client);
+    } else {
+      // Not connected now (a login in progress, reconnecting): the saved session still counts at Telegram.
+      const saved = this.opts.sessions.load();
+      if (saved) await this.logOutSession(saved);
     }
     this.opts.sessions.remove();
     this.opts.sessions.removeLogin();
@@ -383,10 +453,22 @@ export class TelegramAccount extends EventEmitter {
       return this.state;
     }
     this.login = null;
+    const stranger = strangerOf(authorization, this.opts.phone);
+    if (stranger) {
+      // A QR code scanned with the app of another account: that account must not become this line.
+      this.opts.sessions.removeLogin();
+      await this.request(client.invoke(new Api.auth.LogOut())).catch(() => undefined);
+      await this.discard(client);
+      this.loginFailed(generation, { trouble: 'login', message: `the QR code was scanned with another Telegram account (${stranger}): scan it with the app of ${this.opts.phone}` });
+      return this.state;
+    }
     const session = (client.session.save() as unknown as string) ?? '';
     this.opts.onSecret?.(session);
+    const replaced = this.opts.sessions.load();
     this.opts.sessions.save(session);
     this.opts.sessions.removeLogin();
+    // The session this login replaces would linger in the account's device list: end it.
+    if (replaced && replaced !== session) await this.logOutSession(replaced);
     this.client = client;
     this.failures = 0;
     const user = authorization instanceof Api.auth.Authorization ? userOf(authorization.user) : null;
@@ -487,6 +569,21 @@ export class TelegramAccount extends EventEmitter {
     return this.state;
   }
 
+  /** Logs a session we no longer use out at Telegram (best effort: it may be dead already). */
+  private async logOutSession(session: string): Promise<void> {
+    const credentials = this.opts.credentials();
+    const client = credentials && this.clientOn(session, credentials);
+    if (!client) return;
+    try {
+      await this.request(client.connect());
+      await this.request(client.invoke(new Api.auth.LogOut()));
+    } catch {
+      // Revoked, expired or unreachable: nothing more to end.
+    } finally {
+      await this.discard(client);
+    }
+  }
+
   /** A client on a saved session string, or null when the string is not a GramJS session (a damaged file). */
   private clientOn(session: string, credentials: ApiCredentials): TelegramClient | null {
     try {
@@ -538,6 +635,14 @@ function lightOf(phase: AccountPhase): Light {
   if (phase === 'connecting') return 'orange';
   if (phase === 'stopped') return 'off';
   return 'red';
+}
+
+/** The phone of the account an authorization belongs to, when it is not `phone` (else null). */
+function strangerOf(authorization: Api.auth.TypeAuthorization, phone: string): string | null {
+  const user = authorization instanceof Api.auth.Authorization ? authorization.user : null;
+  if (!(user instanceof Api.User) || !user.phone) return null;
+  const digits = user.phone.replace(/\D/g, '');
+  return digits === phone.replace(/\D/g, '') ? null : `+${digits}`;
 }
 
 function userOf(user: Api.TypeUser): AccountUser | null {

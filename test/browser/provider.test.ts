@@ -145,6 +145,22 @@ describe('Telegram provider page in Chromium: a full login', function () {
     assert.equal(emu.requests.filter((r) => r.method === 'auth.SendCode').length, codesSent, 'no new code was asked for');
   });
 
+  it('logs in again by QR code: the page draws it, the app of the number scans it, then the 2FA password', async () => {
+    await live();
+    await page.click('#line-1-client form[action$="/qr"] button');
+    await page.waitForSelector('#qr-1-client svg');
+    assert.match((await page.textContent('#line-1-client')) ?? '', /Link Desktop Device/);
+    await page.screenshot({ path: screenshotPath('provider-7-qr'), fullPage: true });
+    const link = mod.app.provider.account(1, 'client').view.prompt ?? '';
+    assert.equal(await page.getAttribute('#line-1-client', 'data-qr'), link);
+    await live();
+    emu.acceptLoginToken(PHONE, link.replace('tg://login?token=', ''));
+    await page.waitForSelector('#password-1-client');
+    await page.fill('#password-1-client', PASSWORD);
+    await page.click('#line-1-client form[action$="/password"] button');
+    await page.waitForSelector('#line-1-client[data-light="green"]');
+  });
+
   it('removes the number after asking', async () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.click('#line-1 .remove-number button');

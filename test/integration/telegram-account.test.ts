@@ -3,7 +3,7 @@ import { LOGIN_RESUMABLE_MS, TelegramAccount, type AccountView, type SavedLogin,
 import { explainTelegramError } from '../../src/telegram/telegram-errors.js';
 import { TimeoutError } from '../../src/retry/timeout.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { nextEvent } from '../support/module.js';
+import { nextEvent, until } from '../support/module.js';
 import { MtprotoEmulator } from '../support/mtproto/emulator.js';
 import { authorizedSession, trustEmulatorKey } from '../support/mtproto/gramjs-test-client.js';
 
@@ -147,6 +147,107 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
     assert.equal(account.view.phase, 'unauthorized');
     assert.equal(account.view.detail, 'authorization needed: the session file was damaged (not a GramJS session)');
     assert.equal(sessions.session, null);
+  });
+
+  it('a new login ends the session it replaces at Telegram; logging out while not connected ends the saved one', async () => {
+    const clock = new ManualClock();
+    const sessions = new MemorySessions(await authorizedSession(emu, PHONE));
+    account = accountWith(clock, sessions);
+    await account.start();
+    const before = emu.activeSessions(PHONE).length;
+    await account.beginLogin();
+    assert.equal((await account.submitCode(emu.codeFor(PHONE)!)).phase, 'connected');
+    assert.equal(emu.activeSessions(PHONE).length, before, 'the new session replaced the old one');
+    await account.beginLogin(); // not connected while the login waits for its code
+    await account.logOut();
+    assert.equal(emu.activeSessions(PHONE).length, before - 1);
+    assert.equal(sessions.session, null);
+  });
+
+  describe('QR login', () => {
+    const QR_PHONE = '+79990007788';
+    const QR_2FA_PHONE = '+79990007799';
+    before(() => {
+      emu.addAccount({ phone: QR_PHONE, firstName: 'Scanner' });
+      emu.addAccount({ phone: QR_2FA_PHONE, firstName: 'Careful', password: 'qr secret', passwordHint: 'qr' });
+    });
+    const exports = () => emu.requests.filter((r) => r.method === 'auth.ExportLoginToken').length;
+    const tokenOf = (view: AccountView) => {
+      const m = /^tg:\/\/login\?token=([A-Za-z0-9_-]+)$/.exec(view.prompt ?? '');
+      assert.ok(m, `a tg://login link: ${view.prompt}`);
+      return m[1]!;
+    };
+
+    it('shows a token that renews as it expires; scanned by the app of this number: connected, no code', async () => {
+      const clock = new ManualClock();
+      const sessions = new MemorySessions(null);
+      account = accountWith(clock, sessions, QR_PHONE);
+      await account.start();
+      const before = exports();
+      const codes = emu.requests.filter((r) => r.method === 'auth.SendCode').length;
+      const shown = await account.beginQrLogin();
+      assert.equal(shown.phase, 'qr');
+      assert.equal(shown.light, 'red');
+      assert.match(shown.detail, /Link Desktop Device/);
+      const first = tokenOf(shown);
+      // The token lives 30 s: a new one is asked for before it ends.
+      const renewed = nextEvent(account, 'change', (v: AccountView) => v.phase === 'qr' && v.prompt !== shown.prompt);
+      clock.advance(30_000);
+      const second = tokenOf((await renewed)[0] as AccountView);
+      assert.notEqual(second, first);
+      assert.equal(exports(), before + 2);
+      assert.throws(() => emu.acceptLoginToken(QR_PHONE, first), /AUTH_TOKEN_INVALID/, 'the replaced token no longer logs in');
+
+      const connected = phase(account, 'connected');
+      emu.acceptLoginToken(QR_PHONE, second);
+      assert.equal((await connected).user?.firstName, 'Scanner');
+      assert.ok(sessions.session);
+      assert.equal(sessions.login, null);
+      assert.equal(emu.requests.filter((r) => r.method === 'auth.SendCode').length, codes, 'no login code');
+      const later = exports();
+      clock.advance(120_000);
+      assert.equal(exports(), later, 'no token asked for once logged in');
+    });
+
+    it('with 2FA: the password after the scan (saved: a restart keeps it)', async () => {
+      const clock = new ManualClock();
+      const sessions = new MemorySessions(null);
+      account = accountWith(clock, sessions, QR_2FA_PHONE);
+      const asked = phase(account, 'password');
+      emu.acceptLoginToken(QR_2FA_PHONE, tokenOf(await account.beginQrLogin()));
+      assert.equal((await asked).prompt, 'hint: qr');
+      assert.equal(sessions.login?.step, 'password');
+      await account.stop();
+      account = accountWith(clock, sessions, QR_2FA_PHONE);
+      await account.start();
+      assert.equal(account.view.phase, 'password');
+      const done = await account.submitPassword('qr secret');
+      assert.equal(done.phase, 'connected', done.error ?? done.detail);
+      assert.equal(done.user?.firstName, 'Careful');
+    });
+
+    it('scanned with the app of another account: refused, that session logged out, red with the reason', async () => {
+      const clock = new ManualClock();
+      account = accountWith(clock, new MemorySessions(null), QR_PHONE);
+      const sessionsOfOther = emu.activeSessions(PHONE).length;
+      const refused = nextEvent(account, 'change', (v: AccountView) => v.phase === 'unauthorized' && v.error !== null);
+      emu.acceptLoginToken(PHONE, tokenOf(await account.beginQrLogin()));
+      const [view] = (await refused) as [AccountView];
+      assert.equal(view.error, `the QR code was scanned with another Telegram account (${PHONE}): scan it with the app of ${QR_PHONE}`);
+      await until('the stranger logged out', () => emu.activeSessions(PHONE).length === sessionsOfOther);
+    });
+
+    it('cancel stops renewing the token and goes back to the saved session', async () => {
+      const clock = new ManualClock();
+      const sessions = new MemorySessions(await authorizedSession(emu, PHONE));
+      account = accountWith(clock, sessions);
+      await account.start();
+      assert.equal((await account.beginQrLogin()).phase, 'qr');
+      assert.equal((await account.cancelLogin()).phase, 'connected');
+      const after = exports();
+      clock.advance(120_000);
+      assert.equal(exports(), after);
+    });
   });
 
   it('a banned number: the authorization ends red, saying so', async () => {

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
 import { SettingsValidationError, type SettingsStore } from '../../settings/settings-store.js';
 import { eventStreams } from '../../web/event-stream.js';
 import { renderPage } from '../../web/page.js';
 import { providerApiRoutes } from './api-routes.js';
 import { NumberInputError } from './numbers-store.js';
-import type { Provider } from './provider.js';
+import type { NumberView, Provider } from './provider.js';
+import { ACCOUNT_KINDS } from './session-dirs.js';
 import { findNumber, loginStepOf, providerState, runLoginStep } from './provider-actions.js';
 import { defaultTexts } from './texts.js';
 
@@ -32,16 +34,18 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesDeps> = async (app
   const { provider, settings } = deps;
   const streams = eventStreams(app);
 
-  const page = (req: FastifyRequest, reply: FastifyReply, trouble: PageTrouble = {}) => {
+  const page = async (req: FastifyRequest, reply: FastifyReply, trouble: PageTrouble = {}) => {
     reply.header('cache-control', 'no-store');
     const language = settings.get('general.language');
+    const numbers = provider.list();
     return renderPage(req, reply, 'provider/provider.ejs', {
       title: 'Telegram provider',
       currentPath: '/provider',
       settings: settings.list().filter((s) => s.section === 'provider'),
       defaults: defaultTexts(language),
       summary: provider.summary(),
-      numbers: provider.list(),
+      numbers,
+      qrCodes: await qrCodesOf(numbers),
       saved: (req.query as Record<string, string>).saved ?? null,
       ...trouble,
     });
@@ -116,3 +120,15 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesDeps> = async (app
 
   await app.register(providerApiRoutes, { prefix: '/api/v1', provider, settings, adminToken: deps.adminToken });
 };
+
+/** The QR codes of the components waiting for one to be scanned ("<line>-<kind>" -> SVG), drawn server-side. */
+async function qrCodesOf(numbers: NumberView[]): Promise<Record<string, string>> {
+  const codes: Record<string, string> = {};
+  for (const n of numbers) {
+    for (const kind of ACCOUNT_KINDS) {
+      const c = n.components[kind];
+      if (c.phase === 'qr' && c.prompt) codes[`${n.id}-${kind}`] = await QRCode.toString(c.prompt, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+    }
+  }
+  return codes;
+}

@@ -26,7 +26,8 @@ const LOGIN_FILE = 'login.json';
 
 const savedLoginSchema = z.object({
   session: z.string().min(1),
-  phoneCodeHash: z.string().min(1),
+  /** Empty for a QR login (it has no code). */
+  phoneCodeHash: z.string(),
   step: z.enum(['code', 'password', 'name']),
   prompt: z.string().nullable(),
   startedAt: z.number(),
