@@ -205,14 +205,10 @@ export class TelegramAccount extends EventEmitter {
    * running session, if any, is disconnected meanwhile and kept until a new login succeeds.
    */
   async beginLogin(): Promise<AccountView> {
-    const credentials = this.opts.credentials();
-    if (!credentials) return this.fail('set the App api_id and api_hash in the provider settings first');
-    const generation = this.restart();
-    this.opts.sessions.removeLogin();
-    this.set({ phase: 'connecting', detail: 'asking Telegram to send a login code', user: null });
-    const client = newTelegramClient('', credentials, this.opts.endpoint);
+    const started = await this.newLoginClient('asking Telegram to send a login code');
+    if (!started) return this.state;
+    const { client, generation, credentials } = started;
     try {
-      await this.request(client.connect());
       const sent = await this.request(
         client.invoke(new Api.auth.SendCode({ phoneNumber: this.opts.phone, apiId: credentials.apiId, apiHash: credentials.apiHash, settings: new Api.CodeSettings({}) })),
       );
@@ -243,28 +239,40 @@ export class TelegramAccount extends EventEmitter {
    * 30 s: a new one is asked for as each expires.
    */
   async beginQrLogin(): Promise<AccountView> {
+    const started = await this.newLoginClient('asking Telegram for a QR login code');
+    if (!started) return this.state;
+    const { client, generation } = started;
+    this.login = { client, phoneCodeHash: '', generation, startedAt: this.clock.now() };
+    client.addEventHandler((update: unknown) => {
+      if (update instanceof Api.UpdateLoginToken) void this.exportQr(generation);
+    });
+    return this.exportQr(generation);
+  }
+
+  /**
+   * A new login course (the running session is disconnected meanwhile) on a fresh, connected
+   * client; null when there is none (the state says why, or a newer course took over).
+   */
+  private async newLoginClient(detail: string): Promise<{ client: TelegramClient; generation: number; credentials: ApiCredentials } | null> {
     const credentials = this.opts.credentials();
-    if (!credentials) return this.fail('set the App api_id and api_hash in the provider settings first');
+    if (!credentials) {
+      this.fail('set the App api_id and api_hash in the provider settings first');
+      return null;
+    }
     const generation = this.restart();
     this.opts.sessions.removeLogin();
-    this.set({ phase: 'connecting', detail: 'asking Telegram for a QR login code', user: null });
+    this.set({ phase: 'connecting', detail, user: null });
     const client = newTelegramClient('', credentials, this.opts.endpoint);
     try {
       await this.request(client.connect());
     } catch (err) {
       await this.discard(client);
       this.loginFailed(generation, explainTelegramError(err));
-      return this.state;
+      return null;
     }
-    if (generation !== this.generation) {
-      await this.discard(client);
-      return this.state;
-    }
-    this.login = { client, phoneCodeHash: '', generation, startedAt: this.clock.now() };
-    client.addEventHandler((update: unknown) => {
-      if (update instanceof Api.UpdateLoginToken) void this.exportQr(generation);
-    });
-    return this.exportQr(generation);
+    if (generation === this.generation) return { client, generation, credentials };
+    await this.discard(client);
+    return null;
   }
 
   /** Asks for the QR login token again: a fresh one to show, or the login once it was scanned. */
