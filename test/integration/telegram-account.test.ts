@@ -266,6 +266,14 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
     assert.equal(view.error, 'Telegram has banned this phone number');
   });
 
+  it('a number Telegram wants a login email for: the authorization ends red, saying what to do', async () => {
+    emu.addAccount({ phone: '+79990008800', firstName: 'Mail', loginEmailRequired: true });
+    account = accountWith(new ManualClock(), new MemorySessions(null), '+79990008800');
+    const view = await account.beginLogin();
+    assert.equal(view.phase, 'unauthorized');
+    assert.match(view.error ?? '', /set up a login email first: log in once in an official Telegram app/);
+  });
+
   it('explains Telegram errors in words, and never repeats what a request carried', () => {
     const rpc = (errorMessage: string, extra: object = {}) => Object.assign(new Error(`${errorMessage} (caused by auth.SignIn {"phoneCode":"12345"})`), { errorMessage, ...extra });
     assert.deepEqual(explainTelegramError(rpc('FLOOD', { seconds: 17 })), {

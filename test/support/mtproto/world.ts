@@ -29,6 +29,11 @@ export interface AccountSpec {
   passwordHint?: string;
   /** auth.sendCode answers 400 PHONE_NUMBER_BANNED. */
   banned?: boolean;
+  /**
+   * auth.sendCode answers auth.sentCodeTypeSetUpEmailRequired: Telegram wants a login email
+   * set up before it sends codes to this account (core.telegram.org/api/auth#email-verification).
+   */
+  loginEmailRequired?: boolean;
   /** User id (default: allocated from 1000001 upwards). */
   id?: number;
 }
@@ -89,6 +94,7 @@ export interface Account {
   lastName?: string;
   username?: string;
   banned: boolean;
+  loginEmailRequired: boolean;
   password?: PasswordRecord;
   pts: number;
   nextMessageId: number;
@@ -217,6 +223,7 @@ export class World {
       lastName: spec.lastName,
       username: spec.username,
       banned: spec.banned ?? false,
+      loginEmailRequired: spec.loginEmailRequired ?? false,
       pts: 1,
       nextMessageId: 1,
       events: [],
@@ -598,6 +605,7 @@ const HANDLERS: Record<string, Handler> = {
     const account = w.byPhone(phone);
     if (account?.banned) throw new RpcFailure(400, 'PHONE_NUMBER_BANNED');
     const code = w.issueCode(phone);
+    if (account?.loginEmailRequired) return new Api.auth.SentCode({ type: new Api.auth.SentCodeTypeSetUpEmailRequired({}), phoneCodeHash: code.hash });
     // A registered account gets the code in its Telegram app, a new number by SMS.
     return new Api.auth.SentCode({
       type: account ? new Api.auth.SentCodeTypeApp({ length: code.code.length }) : new Api.auth.SentCodeTypeSms({ length: code.code.length }),
