@@ -114,6 +114,9 @@ interface Login {
  */
 export const LOGIN_RESUMABLE_MS = 30 * 60_000;
 
+/** A QR login nobody scans stops renewing its token after this long (each renewal is a request). */
+export const QR_LOGIN_MAX_MS = 10 * 60_000;
+
 /** What the account says while a login step waits for the admin. */
 const WAITING_FOR: Record<LoginStep, string> = {
   code: 'waiting for the login code',
@@ -275,6 +278,15 @@ export class TelegramAccount extends EventEmitter {
     return null;
   }
 
+  /** The token expires: a new one, unless nobody scanned for QR_LOGIN_MAX_MS. */
+  private async renewQr(generation: number): Promise<AccountView> {
+    const login = this.login;
+    if (login?.generation === generation && this.clock.now() - login.startedAt >= QR_LOGIN_MAX_MS) {
+      return this.stepFailed({ trouble: 'login', message: `the QR code was not scanned within ${QR_LOGIN_MAX_MS / 60_000} minutes: start again` });
+    }
+    return this.exportQr(generation);
+  }
+
   /** Asks for the QR login token again: a fresh one to show, or the login once it was scanned. */
   private async exportQr(generation: number): Promise<AccountView> {
     const login = this.login;
@@ -295,7 +307,7 @@ export class TelegramAccount extends EventEmitter {
       this.set({ phase: 'qr', detail: 'scan the QR code with the Telegram app of this number: Settings > Devices > Link Desktop Device', prompt: link, error: null });
       // `expires` is Telegram's clock (unix seconds); a little early, never in a loop.
       const refreshMs = Math.min(Math.max(result.expires * 1000 - Date.now() - 1_000, 5_000), 60_000);
-      this.timer = this.clock.setTimeout(() => void this.exportQr(generation), refreshMs);
+      this.timer = this.clock.setTimeout(() => void this.renewQr(generation), refreshMs);
       return this.state;
     } catch (err) {
       if (this.login !== login) return this.state;

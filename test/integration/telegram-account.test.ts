@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { LOGIN_RESUMABLE_MS, TelegramAccount, type AccountView, type SavedLogin, type SessionStore } from '../../src/telegram/accounts.js';
+import { LOGIN_RESUMABLE_MS, QR_LOGIN_MAX_MS, TelegramAccount, type AccountView, type SavedLogin, type SessionStore } from '../../src/telegram/accounts.js';
 import { explainTelegramError } from '../../src/telegram/telegram-errors.js';
 import { TimeoutError } from '../../src/retry/timeout.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -235,6 +235,30 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
       const [view] = (await refused) as [AccountView];
       assert.equal(view.error, `the QR code was scanned with another Telegram account (${PHONE}): scan it with the app of ${QR_PHONE}`);
       await until('the stranger logged out', () => emu.activeSessions(PHONE).length === sessionsOfOther);
+    });
+
+    it('a QR code nobody scans stops after 10 minutes: red, saying so, no more renewals', async () => {
+      const clock = new ManualClock();
+      const qr = (account = accountWith(clock, new MemorySessions(null), QR_PHONE));
+      const before = exports();
+      const startedAt = clock.now();
+      await qr.beginQrLogin();
+      while (qr.view.phase === 'qr') {
+        const shown = qr.view.prompt;
+        const next = nextEvent(qr, 'change', (v: AccountView) => v.phase !== 'qr' || v.prompt !== shown);
+        clock.advance(30_000);
+        await next;
+      }
+      // A token lives 30 s and is renewed a little early: 20 or more in 10 minutes, then the end
+      // (the test's clock moves by 30 s steps, so the end is seen within a step or two).
+      const tokens = exports() - before;
+      assert.ok(tokens >= 20 && tokens <= 23, `${tokens} tokens`);
+      const endedAfter = clock.now() - startedAt;
+      assert.ok(endedAfter >= QR_LOGIN_MAX_MS && endedAfter <= QR_LOGIN_MAX_MS + 60_000, `ended after ${endedAfter} ms`);
+      assert.equal(qr.view.error, 'the QR code was not scanned within 10 minutes: start again');
+      const after = exports();
+      clock.advance(120_000);
+      assert.equal(exports(), after);
     });
 
     it('cancel stops renewing the token and goes back to the saved session', async () => {
