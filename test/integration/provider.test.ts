@@ -169,6 +169,18 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     assert.match(stale.body.error, /not waiting for a code now/);
   });
 
+  it('logs in by QR code through the API: the new session replaces the old one at Telegram', async () => {
+    const sessionsBefore = emu.activeSessions(ALICE).length;
+    const shown = await rest.post('/provider/numbers/1/client/qr');
+    assert.equal(shown.status, 200);
+    assert.equal(shown.body.phase, 'qr');
+    assert.match(shown.body.prompt, /^tg:\/\/login\?token=[\w-]+$/);
+    emu.acceptLoginToken(ALICE, shown.body.prompt);
+    const view = await phaseOf(mod.app, 1, 'client', 'connected');
+    assert.equal(view.user?.firstName, 'Alice');
+    assert.equal(emu.activeSessions(ALICE).length, sessionsBefore);
+  });
+
   it('asks for the 2FA password (with its hint), refuses a wrong one, accepts the right one', async () => {
     await rest.post('/provider/numbers/2/client/authorize');
     const code = await until('the code', () => emu.codeFor(BOB));
