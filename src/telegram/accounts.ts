@@ -278,6 +278,26 @@ export class TelegramAccount extends EventEmitter {
     return null;
   }
 
+  /**
+   * The account that scanned lives in another data center than the one the login started in:
+   * move the login client there (a new auth key, as GramJS does for PHONE_MIGRATE) and import
+   * the token.
+   */
+  private async importQr(generation: number, login: Login, migrate: Api.auth.LoginTokenMigrateTo): Promise<AccountView> {
+    try {
+      await this.request(login.client._switchDC(migrate.dcId));
+      const result = await this.request(login.client.invoke(new Api.auth.ImportLoginToken({ token: migrate.token })));
+      if (this.login !== login) return this.state;
+      if (result instanceof Api.auth.LoginTokenSuccess) return this.finishLogin(generation, login.client, result.authorization);
+      return this.stepFailed({ trouble: 'login', message: `Telegram did not complete the QR login (${result.className})` });
+    } catch (err) {
+      if (this.login !== login) return this.state;
+      const problem = explainTelegramError(err);
+      if (problem.code === 'SESSION_PASSWORD_NEEDED') return this.askPassword(login.client);
+      return this.stepFailed(problem);
+    }
+  }
+
   /** The token expires: a new one, unless nobody scanned for QR_LOGIN_MAX_MS. */
   private async renewQr(generation: number): Promise<AccountView> {
     const login = this.login;
@@ -300,9 +320,7 @@ export class TelegramAccount extends EventEmitter {
       // A newer export (the update and the refresh timer can cross) or another course took over.
       if (this.login !== login) return this.state;
       if (result instanceof Api.auth.LoginTokenSuccess) return this.finishLogin(generation, login.client, result.authorization);
-      if (result instanceof Api.auth.LoginTokenMigrateTo) {
-        return this.stepFailed({ trouble: 'login', message: 'Telegram keeps this account in another data center than the QR login started in: log in with a code instead' });
-      }
+      if (result instanceof Api.auth.LoginTokenMigrateTo) return this.importQr(generation, login, result);
       const link = `tg://login?token=${Buffer.from(result.token).toString('base64url')}`;
       this.set({ phase: 'qr', detail: 'scan the QR code with the Telegram app of this number: Settings > Devices > Link Desktop Device', prompt: link, error: null });
       // `expires` is Telegram's clock (unix seconds); a little early, never in a loop.
