@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import bigInt from 'big-integer';
-import { Api, TelegramClient } from 'telegram';
+import { Api, TelegramClient, errors } from 'telegram';
 import { computeCheck } from 'telegram/Password.js';
+import { StringSession } from 'telegram/sessions/index.js';
 import { MtprotoEmulator } from '../support/mtproto/emulator.js';
 import { authorizedSession, emulatorClient, rpcErrorOf, within } from '../support/mtproto/gramjs-test-client.js';
 
@@ -17,6 +18,44 @@ const API_HASH = 'test0api0hash0not0a0secret000000';
 const T = 5000;
 const ANN = '+15550000001';
 const BOB = '+15550000002';
+
+function sendCode(client: TelegramClient, phone: string, apiId = API_ID, apiHash = API_HASH): Promise<Api.auth.SentCode> {
+  return within(client.invoke(new Api.auth.SendCode({
+    phoneNumber: phone, apiId, apiHash, settings: new Api.CodeSettings({}),
+  })), T, 'auth.sendCode') as Promise<Api.auth.SentCode>;
+}
+
+function signIn(client: TelegramClient, phone: string, hash: string, code: string): Promise<Api.auth.TypeAuthorization> {
+  return within(client.invoke(new Api.auth.SignIn({ phoneNumber: phone, phoneCodeHash: hash, phoneCode: code })), T, 'auth.signIn');
+}
+
+function exportLoginToken(client: TelegramClient, apiHash = API_HASH): Promise<Api.auth.TypeLoginToken> {
+  return within(client.invoke(new Api.auth.ExportLoginToken({ apiId: API_ID, apiHash, exceptIds: [] })), T, 'auth.exportLoginToken');
+}
+
+/** Resolves when the client receives updateLoginToken (GramJS hands raw updates to a bare handler). */
+function loginTokenUpdate(client: TelegramClient): Promise<Api.UpdateLoginToken> {
+  return new Promise((resolve) => {
+    client.addEventHandler((update: unknown) => {
+      if (update instanceof Api.UpdateLoginToken) resolve(update);
+    });
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return rpcErrorOf(err);
+  }
+  assert.fail('expected an RPC error');
+}
+
+/** account.getPassword, then auth.checkPassword with the SRP proof of `password`. */
+async function checkPassword(client: TelegramClient, password: string): Promise<Api.auth.TypeAuthorization> {
+  const pw = await within(client.invoke(new Api.account.GetPassword()), T, 'account.getPassword');
+  return within(client.invoke(new Api.auth.CheckPassword({ password: await computeCheck(pw, password) })), T, 'auth.checkPassword');
+}
 
 describe('MTProto emulator (GramJS over TCP)', function () {
   let emu: MtprotoEmulator;
@@ -29,16 +68,6 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     return client;
   }
 
-  function sendCode(client: TelegramClient, phone: string, apiId = API_ID, apiHash = API_HASH): Promise<Api.auth.SentCode> {
-    return within(client.invoke(new Api.auth.SendCode({
-      phoneNumber: phone, apiId, apiHash, settings: new Api.CodeSettings({}),
-    })), T, 'auth.sendCode') as Promise<Api.auth.SentCode>;
-  }
-
-  function signIn(client: TelegramClient, phone: string, hash: string, code: string): Promise<Api.auth.TypeAuthorization> {
-    return within(client.invoke(new Api.auth.SignIn({ phoneNumber: phone, phoneCodeHash: hash, phoneCode: code })), T, 'auth.signIn');
-  }
-
   /** A connected client logged in as `phone` (no 2FA) through raw invokes. */
   async function loggedIn(phone: string): Promise<TelegramClient> {
     const client = await connected();
@@ -48,33 +77,11 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     return client;
   }
 
-  function exportLoginToken(client: TelegramClient, apiHash = API_HASH): Promise<Api.auth.TypeLoginToken> {
-    return within(client.invoke(new Api.auth.ExportLoginToken({ apiId: API_ID, apiHash, exceptIds: [] })), T, 'auth.exportLoginToken');
-  }
-
   /** A fresh QR login token of an unauthorized client. */
   async function qrToken(client: TelegramClient): Promise<Buffer> {
     const result = await exportLoginToken(client);
     assert.ok(result instanceof Api.auth.LoginToken);
     return result.token;
-  }
-
-  /** Resolves when the client receives updateLoginToken (GramJS hands raw updates to a bare handler). */
-  function loginTokenUpdate(client: TelegramClient): Promise<Api.UpdateLoginToken> {
-    return new Promise((resolve) => {
-      client.addEventHandler((update: unknown) => {
-        if (update instanceof Api.UpdateLoginToken) resolve(update);
-      });
-    });
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<string> {
-    try {
-      await promise;
-    } catch (err) {
-      return rpcErrorOf(err);
-    }
-    assert.fail('expected an RPC error');
   }
 
   beforeEach(async function () {
@@ -100,6 +107,14 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     const first = await emu.waitForRequest('help.GetConfig');
     assert.equal(first.layer, 198);
     assert.equal(first.userId, undefined);
+  });
+
+  it('is one DC without `dcs`: dcOptions, accounts, requests and sessions all say DC 2', async function () {
+    assert.deepEqual(emu.dcOptions, [{ dcId: 2, host: '127.0.0.1', port: emu.port }]);
+    assert.equal(emu.account(ANN)!.dcId, 2);
+    await loggedIn(ANN);
+    assert.deepEqual([...new Set(emu.requests.map((r) => r.dcId))], [2]);
+    assert.equal(emu.activeSessions(ANN)[0]!.dcId, 2);
   });
 
   it('logs in with a code; getMe works and the key is an active session of the account', async function () {
@@ -443,5 +458,255 @@ describe('MTProto emulator (GramJS over TCP)', function () {
       await within(client.destroy(), T, 'destroy');
     }
     assert.equal(emu.authKeyCount, 30);
+  });
+});
+
+describe('MTProto emulator with several DCs (GramJS switches DC by itself)', function () {
+  /** Ann and Cid (2FA) live on DC 4, Bob on DC 2; a new client starts on DC 2. */
+  const CID = '+15550000003';
+  let emu: MtprotoEmulator;
+  const clients: TelegramClient[] = [];
+
+  async function connected(options: { session?: string; dcId?: number } = {}): Promise<TelegramClient> {
+    const client = emulatorClient(emu, { apiId: API_ID, apiHash: API_HASH, ...options });
+    clients.push(client);
+    assert.equal(await within(client.connect(), T, 'connect'), true);
+    return client;
+  }
+
+  const dcOf = (client: TelegramClient): number => client.session.dcId;
+  const savedSession = (client: TelegramClient): string => client.session.save() as unknown as string;
+
+  /** The calls one DC answered since request #`from`: 'auth.SendCode' or 'auth.SendCode 303 PHONE_MIGRATE_4'. */
+  function callsOn(dcId: number, from = 0): string[] {
+    return emu.requests.slice(from).filter((r) => r.dcId === dcId).map((r) => (r.error ? `${r.method} ${r.error}` : r.method));
+  }
+
+  /** The DC a rejected call was sent to by PHONE_MIGRATE (GramJS raises it only on an authorized client). */
+  async function migratedTo(promise: Promise<unknown>): Promise<number> {
+    try {
+      await promise;
+    } catch (err) {
+      assert.ok(err instanceof errors.PhoneMigrateError, String(err));
+      return err.newDc;
+    }
+    assert.fail('expected PHONE_MIGRATE_X');
+  }
+
+  /** A fresh QR login token of an unauthorized client. */
+  async function qrTokenOf(client: TelegramClient): Promise<Buffer> {
+    const result = await exportLoginToken(client);
+    assert.ok(result instanceof Api.auth.LoginToken);
+    return result.token;
+  }
+
+  /** A token exported by `client`, accepted by the app of `phone`, once the client heard of it. */
+  async function scannedToken(client: TelegramClient, phone: string): Promise<Buffer> {
+    const token = await qrTokenOf(client);
+    const scanned = loginTokenUpdate(client);
+    emu.acceptLoginToken(phone, token);
+    await within(scanned, T, 'updateLoginToken');
+    return token;
+  }
+
+  function importLoginToken(client: TelegramClient, token: Buffer): Promise<Api.auth.TypeLoginToken> {
+    return within(client.invoke(new Api.auth.ImportLoginToken({ token })), T, 'auth.importLoginToken');
+  }
+
+  beforeEach(async function () {
+    emu = await MtprotoEmulator.start({ apiId: API_ID, apiHash: API_HASH, dcs: [2, 4] });
+    emu.addAccount({ phone: ANN, firstName: 'Ann', dcId: 4 });
+    emu.addAccount({ phone: BOB, firstName: 'Bob' });
+    emu.addAccount({ phone: CID, firstName: 'Cid', password: 'cid pw', dcId: 4 });
+  });
+
+  afterEach(async function () {
+    await Promise.all(clients.splice(0).map((c) => within(c.destroy(), T, 'destroy').catch(() => undefined)));
+    await emu.stop();
+  });
+
+  it('listens per DC on 127.0.0.1 / 127.0.0.2 and one port; help.getConfig and getNearestDc answer per DC', async function () {
+    assert.deepEqual(emu.dcOptions, [{ dcId: 2, host: '127.0.0.1', port: emu.port }, { dcId: 4, host: '127.0.0.2', port: emu.port }]);
+    assert.deepEqual([emu.dcId, emu.host], [2, '127.0.0.1']);
+    assert.deepEqual([emu.account(ANN)!.dcId, emu.account(BOB)!.dcId], [4, 2]);
+    for (const dcId of [2, 4]) {
+      const client = await connected({ dcId });
+      const config = await within(client.invoke(new Api.help.GetConfig()), T, 'help.getConfig');
+      assert.equal(config.thisDc, dcId);
+      assert.deepEqual(config.dcOptions.map((o) => [o.id, o.ipAddress, o.port]), [[2, '127.0.0.1', emu.port], [4, '127.0.0.2', emu.port]]);
+      assert.equal((await within(client.invoke(new Api.help.GetNearestDc()), T, 'help.getNearestDc')).thisDc, dcId);
+    }
+    assert.deepEqual(emu.requests.map((r) => r.dcId), [2, 2, 2, 4, 4, 4]);
+    assert.equal(emu.authKeyCount, 2);
+    assert.throws(() => emu.addAccount({ phone: '+15550000008', firstName: 'X', dcId: 3 }), /no DC 3/);
+    await assert.rejects(MtprotoEmulator.start({ apiId: API_ID, apiHash: API_HASH, dcs: [2, 2] }), /distinct/);
+  });
+
+  it('knows an auth key only on its own DC: a DC 2 key sent to DC 4 gets transport error -404', async function () {
+    const moved = new StringSession(await authorizedSession(emu, BOB));
+    await moved.load();
+    moved.setDC(4, '127.0.0.2', emu.port);
+    const client = emulatorClient(emu, { apiId: API_ID, apiHash: API_HASH, session: moved.save() });
+    clients.push(client);
+    void client.connect().catch(() => false);
+    assert.equal(await emu.waitForTransportError(), -404);
+    assert.deepEqual(emu.activeSessions(BOB).map((s) => s.dcId), [2]);
+  });
+
+  it('moves a code login to the account\'s DC: 303 PHONE_MIGRATE_4, GramJS makes a key on DC 4 and retries; '
+    + 'signIn there; the saved session goes straight to DC 4', async function () {
+    const client = await connected();
+    assert.equal(dcOf(client), 2);
+    const sent = await sendCode(client, ANN);
+    assert.ok(sent.type instanceof Api.auth.SentCodeTypeApp);
+    assert.equal(dcOf(client), 4);
+    // GramJS checks it is not logged in (updates.getState), reads the DC list, reconnects with a new key, retries.
+    assert.deepEqual(callsOn(2), [
+      'help.GetConfig', 'auth.SendCode 303 PHONE_MIGRATE_4', 'updates.GetState 401 AUTH_KEY_UNREGISTERED', 'help.GetConfig',
+    ]);
+    assert.deepEqual(callsOn(4), ['help.GetConfig', 'auth.SendCode']);
+    const refused = await emu.waitForRequest('auth.SendCode', { dcId: 2 });
+    const retried = await emu.waitForRequest('auth.SendCode', { dcId: 4 });
+    assert.notEqual(retried.authKeyId, refused.authKeyId);
+    assert.equal(emu.authKeyCount, 2);
+    const auth = await signIn(client, ANN, sent.phoneCodeHash, await emu.waitForCode(ANN));
+    assert.ok(auth instanceof Api.auth.Authorization);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Ann');
+    assert.deepEqual(emu.activeSessions(ANN).map((s) => [s.dcId, s.authKeyId]), [[4, retried.authKeyId]]);
+    const saved = savedSession(client);
+    await within(client.destroy(), T, 'destroy');
+    const mark = emu.requests.length;
+    const again = await connected({ session: saved });
+    assert.equal((await within(again.getMe(), T, 'getMe')).firstName, 'Ann');
+    assert.deepEqual(callsOn(2, mark), []);
+    assert.deepEqual(callsOn(4, mark), ['help.GetConfig', 'users.GetUsers']);
+    assert.equal(emu.authKeyCount, 2, 'no new key');
+  });
+
+  it('moves a 2FA login too: signIn, getPassword and checkPassword all on the DC 4 key', async function () {
+    const client = await connected();
+    const sent = await sendCode(client, CID);
+    assert.equal(dcOf(client), 4);
+    assert.equal(await rejection(signIn(client, CID, sent.phoneCodeHash, await emu.waitForCode(CID))), '401 SESSION_PASSWORD_NEEDED');
+    assert.ok((await checkPassword(client, 'cid pw')) instanceof Api.auth.Authorization);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Cid');
+    const dc4Key = (await emu.waitForRequest('auth.SendCode', { dcId: 4 })).authKeyId;
+    for (const method of ['auth.SignIn', 'account.GetPassword', 'auth.CheckPassword']) {
+      const call = await emu.waitForRequest(method);
+      assert.deepEqual([call.dcId, call.authKeyId], [4, dc4Key], method);
+    }
+    assert.deepEqual(emu.activeSessions(CID).map((s) => s.authKeyId), [dc4Key]);
+  });
+
+  it("GramJS's own client.start() follows PHONE_MIGRATE as well", async function () {
+    const client = emulatorClient(emu, { apiId: API_ID, apiHash: API_HASH });
+    clients.push(client);
+    await within(client.start({
+      phoneNumber: CID,
+      phoneCode: () => emu.waitForCode(CID),
+      password: async () => 'cid pw',
+      onError: (err) => { throw err; },
+    }), T, 'client.start');
+    assert.equal(dcOf(client), 4);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Cid');
+  });
+
+  it('answers sendCode, resendCode, signIn and signUp off the home DC with 303 PHONE_MIGRATE_4 (raised by GramJS when logged in)', async function () {
+    const bob = await connected({ session: await authorizedSession(emu, BOB) });
+    assert.equal(await migratedTo(sendCode(bob, ANN)), 4);
+    assert.equal(await migratedTo(within(bob.invoke(new Api.auth.ResendCode({ phoneNumber: ANN, phoneCodeHash: 'h' })), T, 'resendCode')), 4);
+    assert.equal(await migratedTo(signIn(bob, ANN, 'h', '12345')), 4);
+    const signUp = new Api.auth.SignUp({ phoneNumber: ANN, phoneCodeHash: 'h', firstName: 'A', lastName: '' });
+    assert.equal(await migratedTo(within(bob.invoke(signUp), T, 'signUp')), 4);
+    assert.equal(dcOf(bob), 2);
+    assert.deepEqual(emu.requests.filter((r) => r.error).map((r) => `${r.method} ${r.error}`), [
+      'auth.SendCode 303 PHONE_MIGRATE_4', 'auth.ResendCode 303 PHONE_MIGRATE_4', 'auth.SignIn 303 PHONE_MIGRATE_4', 'auth.SignUp 303 PHONE_MIGRATE_4',
+    ]);
+    assert.equal(emu.codeFor(ANN), undefined, 'no code sent from the wrong DC');
+  });
+
+  it('signs a new number up on the DC where it asks; its later logins elsewhere are sent there', async function () {
+    const phone = '+15550000009';
+    const four = await connected({ dcId: 4 });
+    const sent = await sendCode(four, phone);
+    assert.ok((await signIn(four, phone, sent.phoneCodeHash, await emu.waitForCode(phone))) instanceof Api.auth.AuthorizationSignUpRequired);
+    const signUp = new Api.auth.SignUp({ phoneNumber: phone, phoneCodeHash: sent.phoneCodeHash, firstName: 'Nia', lastName: '' });
+    const auth = await within(four.invoke(signUp), T, 'signUp');
+    assert.ok(auth instanceof Api.auth.Authorization);
+    assert.equal(emu.account(phone)!.dcId, 4);
+    const two = await connected();
+    await sendCode(two, phone);
+    assert.equal(dcOf(two), 4);
+    assert.deepEqual(callsOn(2).filter((c) => c.startsWith('auth.')), ['auth.SendCode 303 PHONE_MIGRATE_4']);
+  });
+
+  it('QR login across DCs: exported on DC 2, accepted by a DC 4 account → loginTokenMigrateTo; '
+    + '_switchDC(4) + importLoginToken → success', async function () {
+    const client = await connected();
+    const token = await scannedToken(client, ANN);
+    const migrate = await exportLoginToken(client);
+    assert.ok(migrate instanceof Api.auth.LoginTokenMigrateTo);
+    assert.equal(migrate.dcId, 4);
+    assert.ok(Buffer.from(migrate.token).equals(token));
+    assert.equal(await within(client._switchDC(migrate.dcId), T, '_switchDC'), true);
+    assert.equal(dcOf(client), 4);
+    const success = await importLoginToken(client, migrate.token);
+    assert.ok(success instanceof Api.auth.LoginTokenSuccess && success.authorization instanceof Api.auth.Authorization);
+    assert.equal((success.authorization.user as Api.User).firstName, 'Ann');
+    assert.equal((await within(client.getMe(), T, 'getMe')).phone, '15550000001');
+    const exporter = (await emu.waitForRequest('auth.ExportLoginToken')).authKeyId;
+    const imported = await emu.waitForRequest('auth.ImportLoginToken');
+    assert.equal(imported.dcId, 4);
+    assert.notEqual(imported.authKeyId, exporter);
+    assert.deepEqual(emu.activeSessions(ANN).map((s) => [s.dcId, s.authKeyId]), [[4, imported.authKeyId]]);
+    assert.equal(await rejection(importLoginToken(client, migrate.token)), '400 AUTH_TOKEN_INVALID', 'used up');
+  });
+
+  it('QR login across DCs with 2FA: importLoginToken → SESSION_PASSWORD_NEEDED, then the password on the DC 4 key', async function () {
+    const client = await connected();
+    await scannedToken(client, CID);
+    const migrate = await exportLoginToken(client);
+    assert.ok(migrate instanceof Api.auth.LoginTokenMigrateTo);
+    await within(client._switchDC(migrate.dcId), T, '_switchDC');
+    assert.equal(await rejection(importLoginToken(client, migrate.token)), '401 SESSION_PASSWORD_NEEDED');
+    assert.equal(await rejection(within(client.getMe(), T, 'getMe')), '401 AUTH_KEY_UNREGISTERED');
+    assert.ok((await checkPassword(client, 'cid pw')) instanceof Api.auth.Authorization);
+    assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Cid');
+    const imported = await emu.waitForRequest('auth.ImportLoginToken');
+    assert.deepEqual(emu.activeSessions(CID).map((s) => [s.dcId, s.authKeyId]), [[4, imported.authKeyId]]);
+  });
+
+  it('refuses importLoginToken of unknown, unaccepted, used and other-DC tokens (400 AUTH_TOKEN_INVALID)', async function () {
+    const two = await connected();
+    const four = await connected({ dcId: 4 });
+    const token = await qrTokenOf(two);
+    assert.equal(await rejection(importLoginToken(four, randomBytes(32))), '400 AUTH_TOKEN_INVALID');
+    assert.equal(await rejection(importLoginToken(four, token)), '400 AUTH_TOKEN_INVALID', 'not accepted yet');
+    emu.acceptLoginToken(ANN, token);
+    assert.equal(await rejection(importLoginToken(two, token)), '400 AUTH_TOKEN_INVALID', 'not the account\'s DC');
+    assert.ok((await importLoginToken(four, token)) instanceof Api.auth.LoginTokenSuccess);
+    assert.equal(await rejection(importLoginToken(four, token)), '400 AUTH_TOKEN_INVALID', 'used up');
+    assert.ok((await exportLoginToken(two)) instanceof Api.auth.LoginToken, 'the exporting key starts over');
+    assert.equal(await rejection(within(two.getMe(), T, 'getMe')), '401 AUTH_KEY_UNREGISTERED');
+  });
+
+  it('QR login stays on DC 2 when a DC 2 account accepts', async function () {
+    const client = await connected();
+    await scannedToken(client, BOB);
+    assert.ok((await exportLoginToken(client)) instanceof Api.auth.LoginTokenSuccess);
+    assert.deepEqual([dcOf(client), (await within(client.getMe(), T, 'getMe')).firstName], [2, 'Bob']);
+  });
+
+  it('applies fault injection on every DC (flood wait, dropped connections, revoked sessions)', async function () {
+    const ann = await connected({ session: await authorizedSession(emu, ANN) });
+    assert.equal(dcOf(ann), 4);
+    emu.floodWait({ method: 'users.GetUsers', seconds: 7 });
+    await assert.rejects(within(ann.getMe(), T, 'getMe'), (err: { seconds?: number }) => err.seconds === 7);
+    emu.dropConnections();
+    assert.equal((await within(ann.getMe(), T, 'getMe after drop')).firstName, 'Ann');
+    assert.equal(emu.revokeSessions(ANN), 1);
+    assert.equal(await rejection(within(ann.getMe(), T, 'getMe')), '401 AUTH_KEY_UNREGISTERED');
+    assert.deepEqual([...new Set(emu.requests.map((r) => r.dcId))], [4]);
+    assert.equal(emu.requests.find((r) => r.error?.startsWith('420'))?.dcId, 4);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A Telegram MTProto server emulator for tests: a real TCP server on 127.0.0.1 that the unmodified
- * GramJS client (npm `telegram`) talks to. See ./README.md for what is modelled and how to connect.
+ * GramJS client (npm `telegram`) talks to; optionally several data centers (127.0.0.1, 127.0.0.2, …
+ * on one port) sharing one world. See ./README.md for what is modelled and how to connect.
  *
  * Layers, as in core.telegram.org/mtproto:
  * - transport: TCP "full" framing (length, seq, CRC32; GramJS's default), also intermediate and
@@ -20,11 +21,13 @@ import { BinaryReader } from 'telegram/extensions/index.js';
 import { emulatorRsaKey, igeDecrypt, igeEncrypt, messageKey, messageKeys, sha1, type RsaKey } from './crypto.js';
 import { HandshakeError, Handshakes } from './handshake.js';
 import {
-  RpcFailure, World, normalizePhone, type Account, type AccountSpec, type CallContext, type EmulatedAccount, type KeyState,
-  type SentMessageRecord,
+  RpcFailure, World, normalizePhone, type Account, type AccountSpec, type CallContext, type DcAddress, type EmulatedAccount,
+  type KeyState, type SentMessageRecord,
 } from './world.js';
 
-export { RpcFailure, normalizePhone, type AccountSpec, type EmulatedAccount, type SentMessageRecord } from './world.js';
+export {
+  RpcFailure, normalizePhone, type AccountSpec, type DcAddress, type EmulatedAccount, type SentMessageRecord,
+} from './world.js';
 
 /** Options of `MtprotoEmulator.start()`. */
 export interface MtprotoEmulatorOptions {
@@ -32,8 +35,14 @@ export interface MtprotoEmulatorOptions {
   apiId: number;
   /** The api_hash auth.sendCode accepts. */
   apiHash: string;
-  /** The DC id the emulator says it is (help.getConfig this_dc, dc_options); default 2. */
+  /** The DC id the emulator says it is (help.getConfig this_dc, dc_options); default 2. Not with `dcs`. */
   dcId?: number;
+  /**
+   * Several data centers sharing one world (accounts, codes, QR tokens), e.g. [2, 4]: DC dcs[i]
+   * listens on 127.0.0.<i+1>, all on one port. Auth keys belong to the DC that made them; an
+   * account logs in on its home DC (`addAccount({ dcId })`, default dcs[0]). Not with `dcId`.
+   */
+  dcs?: number[];
   /** Lifetime of a QR login token from auth.exportLoginToken, in seconds (default 30, as Telegram's). */
   loginTokenSeconds?: number;
 }
@@ -42,6 +51,8 @@ export interface MtprotoEmulatorOptions {
 export interface MtprotoRequestRecord {
   /** GramJS class name of the innermost query, e.g. 'auth.SendCode', 'users.GetUsers'. */
   readonly method: string;
+  /** The DC that answered (the one the auth key belongs to). */
+  readonly dcId: number;
   /** auth_key_id of the client, 16 hex digits. */
   readonly authKeyId: string;
   /** session_id, 16 hex digits. */
@@ -59,6 +70,8 @@ export interface MtprotoRequestRecord {
 /** An auth key authorized for an account (a "session" in Telegram's Settings > Devices). */
 export interface ActiveSession {
   readonly authKeyId: string;
+  /** The DC of the auth key (the account's home DC). */
+  readonly dcId: number;
   readonly userId: number;
   readonly createdAt: number;
   readonly apiId?: number;
@@ -93,6 +106,8 @@ interface Session {
 }
 
 interface AuthKeyRecord extends KeyState {
+  /** The DC that made (or imported) the key: other DCs do not know it. */
+  readonly dcId: number;
   readonly id: Buffer;
   readonly key: Buffer;
   readonly salt: Buffer;
@@ -104,7 +119,17 @@ interface AuthKeyRecord extends KeyState {
 
 type Framing = 'full' | 'intermediate' | 'padded' | 'abridged';
 
+/** One data center: a TCP listener and its own key exchanges. */
+interface DcListener {
+  readonly dcId: number;
+  readonly host: string;
+  readonly server: net.Server;
+  readonly handshakes: Handshakes;
+}
+
 interface Conn {
+  /** The DC whose listener accepted the connection. */
+  readonly dc: DcListener;
   readonly socket: net.Socket;
   buf: Buffer;
   framing?: Framing;
@@ -135,6 +160,8 @@ const C_VECTOR = 0x1cb5c415;
 const C_PONG = 0x347773c5;
 const C_NEW_SESSION = 0x9ec20908;
 const GZIP_OVER = 512;
+/** GramJS's StringSession stores the port as a signed 16-bit number. */
+const MAX_SESSION_PORT = 32767;
 
 const hex8 = (b: Buffer): string => b.toString('hex');
 const int32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; };
@@ -157,6 +184,63 @@ function readTlBytes(buf: Buffer, offset: number): Buffer {
   return buf.subarray(start, start + len);
 }
 
+/** The loopback address of the i-th DC: 127.0.0.1, 127.0.0.2, … (Linux routes all of 127/8 to lo). */
+const dcHost = (index: number): string => `127.0.0.${index + 1}`;
+
+/** The DC ids of the options: `dcs`, else the single `dcId` (default 2). */
+function dcIdsOf(options: MtprotoEmulatorOptions): number[] {
+  if (options.dcs === undefined) return [options.dcId ?? 2];
+  if (options.dcId !== undefined) throw new Error('MTProto emulator: give dcId or dcs, not both');
+  const ids = options.dcs;
+  // StringSession stores the DC id in one byte; each DC needs its own 127.0.0.x.
+  const badId = (id: number): boolean => !Number.isInteger(id) || id < 1 || id > 255;
+  if (!ids.length || ids.length > 254 || new Set(ids).size !== ids.length || ids.some(badId)) {
+    throw new Error(`MTProto emulator: dcs must be 1..254 distinct ids in 1..255, got [${ids.join(', ')}]`);
+  }
+  return [...ids];
+}
+
+/** Binds `server` to host:port; resolves with the port bound, or undefined when the address is taken. */
+function listen(server: net.Server, host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === 'EADDRINUSE') resolve(undefined);
+      else reject(new Error(`MTProto emulator: cannot listen on ${host}:${port}: ${err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Binds every listener to its host on one port (port 0: the first one picks it). Resolves with the
+ * port, or closes them all and resolves undefined when an address is taken or the port is too high.
+ */
+async function listenOnOnePort(listeners: readonly DcListener[], port: number): Promise<number | undefined> {
+  let shared = port;
+  try {
+    for (const { server, host } of listeners) {
+      const bound = await listen(server, host, shared);
+      if (bound === undefined || bound > MAX_SESSION_PORT) {
+        await Promise.all(listeners.map((l) => closeServer(l.server)));
+        return undefined;
+      }
+      shared = bound;
+    }
+    return shared;
+  } catch (err) {
+    await Promise.all(listeners.map((l) => closeServer(l.server)));
+    throw err;
+  }
+}
+
 /** Serializes a method result: a TL object, a Bool, or a Vector of TL objects. */
 function serializeResult(value: unknown): Buffer {
   if (value === true) return uint32(C_BOOL_TRUE);
@@ -173,11 +257,13 @@ export class MtprotoEmulator {
   readonly requests: MtprotoRequestRecord[] = [];
   /** The RSA key clients must trust (see gramjs-test-client.ts `trustEmulatorKey`). */
   readonly rsaKey: RsaKey;
+  /** The first DC's id, host and (below) port: where a new client starts. */
   readonly dcId: number;
-  readonly host = '127.0.0.1';
+  readonly host = dcHost(0);
 
+  private readonly dcIds: readonly number[];
   private readonly world: World;
-  private readonly handshakes: Handshakes;
+  private listeners: readonly DcListener[] = [];
   private readonly keys = new Map<string, AuthKeyRecord>();
   private readonly conns = new Set<Conn>();
   private readonly floods: { method: string; seconds: number; left: number }[] = [];
@@ -197,50 +283,59 @@ export class MtprotoEmulator {
   /** Every transport error sent (e.g. -404 for an unknown auth key), in order. */
   readonly transportErrors: number[] = [];
 
-  private constructor(private readonly server: net.Server, options: MtprotoEmulatorOptions) {
-    this.dcId = options.dcId ?? 2;
+  private constructor(options: MtprotoEmulatorOptions) {
+    this.dcIds = dcIdsOf(options);
+    this.dcId = this.dcIds[0]!;
     this.rsaKey = emulatorRsaKey();
-    this.world = new World(options.apiId, options.apiHash, () => this.notify(), options.loginTokenSeconds);
-    this.handshakes = new Handshakes(this.rsaKey, (id) => this.keys.has(hex8(id)));
+    this.world = new World(
+      { apiId: options.apiId, apiHash: options.apiHash, dcIds: this.dcIds, loginTokenSeconds: options.loginTokenSeconds },
+      () => this.notify(),
+    );
   }
 
   /**
-   * Starts a server on 127.0.0.1. The port is kept <= 32767 because GramJS's StringSession stores
-   * it as a signed 16-bit number: an ephemeral port above that is given back and a random port in
-   * 10000..32767 is bound instead.
+   * Starts one TCP listener per DC: the first on 127.0.0.1, the next on 127.0.0.2, … all on the same
+   * port, because a test's GramJS connection class can keep only one port (the IP comes from the
+   * session / the DC options). The port is kept <= 32767 because GramJS's StringSession stores it as
+   * a signed 16-bit number: an ephemeral port above that, or one taken on another 127.0.0.x, is
+   * given back and a random port in 10000..32767 is tried instead.
    */
   static async start(options: MtprotoEmulatorOptions): Promise<MtprotoEmulator> {
-    const server = net.createServer();
-    const emu = new MtprotoEmulator(server, options);
-    server.on('connection', (socket) => emu.onConnection(socket));
-    const listen = (port: number): Promise<number | undefined> => new Promise((resolve) => {
-      const onError = (): void => resolve(undefined);
-      server.once('error', onError);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', onError);
-        resolve((server.address() as net.AddressInfo).port);
-      });
-    });
-    const close = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
-    let port = await listen(0);
-    for (let attempt = 0; port === undefined || port > 32767; attempt += 1) {
-      if (attempt > 50) throw new Error('no free TCP port in 10000..32767');
-      if (port !== undefined) await close();
-      port = await listen(10000 + Math.floor(Math.random() * 22768));
+    const emu = new MtprotoEmulator(options);
+    for (let attempt = 0; attempt <= 50; attempt += 1) {
+      const listeners = emu.dcIds.map((dcId, i) => emu.newListener(dcId, dcHost(i)));
+      const port = await listenOnOnePort(listeners, attempt === 0 ? 0 : 10000 + Math.floor(Math.random() * 22768));
+      if (port !== undefined) {
+        emu.listeners = listeners;
+        emu.boundPort = port;
+        return emu;
+      }
     }
-    emu.boundPort = port;
-    return emu;
+    throw new Error(`MTProto emulator: no TCP port in 10000..${MAX_SESSION_PORT} free on every DC address`);
   }
 
+  private newListener(dcId: number, host: string): DcListener {
+    const server = net.createServer();
+    const dc: DcListener = { dcId, host, server, handshakes: new Handshakes(this.rsaKey, (id) => this.keys.has(hex8(id))) };
+    server.on('connection', (socket) => this.onConnection(dc, socket));
+    return dc;
+  }
+
+  /** The first DC's port; every DC listens on it. */
   get port(): number {
     return this.boundPort;
   }
 
-  /** Closes every connection and the server. Pending waits reject. Idempotent. */
+  /** Every DC, the first one first (what help.getConfig lists as dc_options). */
+  get dcOptions(): DcAddress[] {
+    return this.listeners.map((l) => ({ dcId: l.dcId, host: l.host, port: this.boundPort }));
+  }
+
+  /** Closes every connection and every DC's listener. Pending waits reject. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(this.listeners.map((l) => closeServer(l.server)));
     for (const conn of this.conns) this.closeConn(conn);
     this.notify();
     await closed;
@@ -315,15 +410,20 @@ export class MtprotoEmulator {
   /**
    * Registers an auth key as if a client had just created it (for tests that skip the exchange or
    * need a given key length), optionally already authorized for an account. Returns its auth_key_id (hex).
-   * The key must be canonical: 192..256 bytes, first byte non-zero.
+   * The key must be canonical: 192..256 bytes, first byte non-zero. It belongs to DC `dcId`: by
+   * default the account's home DC, else the first DC.
    */
-  importAuthKey(key: Buffer, phone?: string): string {
+  importAuthKey(key: Buffer, phone?: string, dcId?: number): string {
     if (key.length < 192 || key.length > 256 || key[0] === 0) throw new Error('an auth key is 192..256 bytes without leading zero');
+    const account = phone !== undefined ? this.mustAccount(phone) : undefined;
+    const dc = dcId ?? account?.dcId ?? this.dcId;
+    if (!this.dcIds.includes(dc)) throw new Error(`no DC ${dc} in this emulator`);
     const id = Buffer.from(sha1(key).subarray(12, 20));
     const record: AuthKeyRecord = {
-      id, idHex: hex8(id), key: Buffer.from(key), salt: randomBytes(8), createdAt: Date.now(), temporary: false, sessions: new Map(),
+      dcId: dc, id, idHex: hex8(id), key: Buffer.from(key), salt: randomBytes(8), createdAt: Date.now(), temporary: false,
+      sessions: new Map(),
     };
-    if (phone !== undefined) record.userId = this.mustAccount(phone).id;
+    if (account) record.userId = account.id;
     this.keys.set(record.idHex, record);
     return record.idHex;
   }
@@ -333,6 +433,7 @@ export class MtprotoEmulator {
     const account = this.mustAccount(phone);
     return [...this.keys.values()].filter((k) => k.userId === account.id).map((k) => ({
       authKeyId: k.idHex,
+      dcId: k.dcId,
       userId: account.id,
       createdAt: k.createdAt,
       apiId: k.init?.apiId,
@@ -392,11 +493,17 @@ export class MtprotoEmulator {
 
   // ------------------------------------------------------------ requests and faults
 
-  /** Resolves with the `count`-th (default 1st) logged call of `method` (case-insensitive), waiting if needed. */
-  waitForRequest(method: string, options: WaitOptions & { count?: number } = {}): Promise<MtprotoRequestRecord> {
+  /**
+   * Resolves with the `count`-th (default 1st) logged call of `method` (case-insensitive), on DC `dcId`
+   * if given, waiting if needed.
+   */
+  waitForRequest(method: string, options: WaitOptions & { count?: number; dcId?: number } = {}): Promise<MtprotoRequestRecord> {
     const lower = method.toLowerCase();
     const count = options.count ?? 1;
-    return this.waitFor(() => this.requests.filter((r) => r.method.toLowerCase() === lower)[count - 1], options, `request ${method} #${count}`);
+    const matches = (r: MtprotoRequestRecord): boolean =>
+      r.method.toLowerCase() === lower && (options.dcId === undefined || r.dcId === options.dcId);
+    const where = options.dcId === undefined ? '' : ` on DC ${options.dcId}`;
+    return this.waitFor(() => this.requests.filter(matches)[count - 1], options, `request ${method} #${count}${where}`);
   }
 
   /** Resolves with the first transport error sent (e.g. -404: unknown auth key), waiting if needed. */
@@ -465,13 +572,13 @@ export class MtprotoEmulator {
 
   // ------------------------------------------------------------ internals: transport
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(dc: DcListener, socket: net.Socket): void {
     if (this.stopped) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    const conn: Conn = { socket, buf: Buffer.alloc(0), inSeq: 0, outSeq: 0 };
+    const conn: Conn = { dc, socket, buf: Buffer.alloc(0), inSeq: 0, outSeq: 0 };
     this.conns.add(conn);
     this.stats.connections += 1;
     socket.on('data', (chunk: Buffer) => {
@@ -620,7 +727,8 @@ export class MtprotoEmulator {
       return;
     }
     const key = this.keys.get(hex8(keyId));
-    if (!key) {
+    // A key is known only to the DC that made it (GramJS makes a new one when it switches DC).
+    if (!key || key.dcId !== conn.dc.dcId) {
       this.transportError(conn, -404);
       return;
     }
@@ -634,10 +742,10 @@ export class MtprotoEmulator {
     const length = packet.readInt32LE(16);
     if (length < 0 || 20 + length > packet.length) return this.transportError(conn, -404);
     try {
-      const { reply, key } = this.handshakes.handle(packet.subarray(20, 20 + length));
+      const { reply, key } = conn.dc.handshakes.handle(packet.subarray(20, 20 + length));
       if (key) {
         const record: AuthKeyRecord = {
-          id: key.id, idHex: hex8(key.id), key: key.key, salt: key.salt, createdAt: Date.now(), temporary: key.temporary,
+          dcId: conn.dc.dcId, id: key.id, idHex: hex8(key.id), key: key.key, salt: key.salt, createdAt: Date.now(), temporary: key.temporary,
           sessions: new Map(),
         };
         this.keys.set(record.idHex, record);
@@ -805,7 +913,7 @@ export class MtprotoEmulator {
     }
     const userBefore = key.userId;
     const ctx: CallContext = {
-      key, apiId: key.init?.apiId, dcId: this.dcId, host: this.host, port: this.port,
+      key, apiId: key.init?.apiId, dcId: key.dcId, dcOptions: this.dcOptions,
       push: (userId, update) => this.push(userId, update),
       pushToKey: (keyIdHex, update) => this.pushToKeyId(keyIdHex, update),
     };
@@ -832,7 +940,7 @@ export class MtprotoEmulator {
   private log(key: AuthKeyRecord, session: Session, method: string, error?: string, code?: number, userId = key.userId): void {
     const account = userId !== undefined ? this.world.accounts.get(userId) : undefined;
     this.requests.push({
-      method, authKeyId: key.idHex, sessionId: hex8(session.id), userId, phone: account?.phone,
+      method, dcId: key.dcId, authKeyId: key.idHex, sessionId: hex8(session.id), userId, phone: account?.phone,
       error: error ? `${code} ${error}` : undefined, layer: key.layer, at: Date.now(),
     });
     this.notify();

@@ -5,7 +5,7 @@
  *   const session = new StringSession(saved ?? '');
  *   if (!saved) session.setDC(emu.dcId, emu.host, emu.port);
  *   const client = new TelegramClient(session, apiId, apiHash, {
- *     connection: forcedPortConnection(emu.port, emu.host), // GramJS dials port 80 otherwise
+ *     connection: forcedPortConnection(emu.port),           // GramJS dials port 80 otherwise
  *     useWSS: false, connectionRetries: 2, retryDelay: 100, requestRetries: 2,
  *     autoReconnect: true, floodSleepThreshold: 0, baseLogger: quietLogger(),
  *   });
@@ -22,12 +22,15 @@ import { Logger, LogLevel } from 'telegram/extensions/Logger.js';
 import { ConnectionTCPFull } from 'telegram/network/index.js';
 import { StringSession } from 'telegram/sessions/index.js';
 
-/** What the helpers need of the emulator (its RSA key and address). */
+/** What the helpers need of the emulator (its RSA key and addresses). */
 export interface EmulatorEndpoint {
   readonly rsaKey: { readonly n: Buffer; readonly e: number; readonly fingerprint: string };
+  /** The first DC. */
   readonly dcId: number;
   readonly host: string;
   readonly port: number;
+  /** Every DC (all on `port`). */
+  readonly dcOptions: readonly { readonly dcId: number; readonly host: string; readonly port: number }[];
 }
 
 /**
@@ -43,15 +46,24 @@ export function trustEmulatorKey(emu: Pick<EmulatorEndpoint, 'rsaKey'>): void {
 type ConnectionParams = ConstructorParameters<typeof ConnectionTCPFull>[0];
 
 /**
- * A ConnectionTCPFull subclass that always dials `host:port`: TelegramClient.connect() passes port
- * 80 (443 with useWSS) whatever session.setDC said. Pass it as the `connection` client option.
+ * A ConnectionTCPFull subclass that always dials `port`: TelegramClient.connect() passes port 80
+ * (443 with useWSS) whatever session.setDC said. Pass it as the `connection` client option. The IP
+ * is the session's (so GramJS can switch DC: each emulated DC has its own 127.0.0.x) unless `host`
+ * pins one.
  */
-export function forcedPortConnection(port: number, host = '127.0.0.1'): typeof ConnectionTCPFull {
+export function forcedPortConnection(port: number, host?: string): typeof ConnectionTCPFull {
   return class EmulatorConnection extends ConnectionTCPFull {
     constructor(params: ConnectionParams) {
-      super({ ...params, ip: host, port });
+      super({ ...params, ip: host ?? params.ip, port });
     }
   };
+}
+
+/** The address of one of the emulator's DCs. */
+function dcAddress(emu: EmulatorEndpoint, dcId: number): { dcId: number; host: string; port: number } {
+  const dc = emu.dcOptions.find((o) => o.dcId === dcId);
+  if (!dc) throw new Error(`the emulator has no DC ${dcId}`);
+  return dc;
 }
 
 /** A GramJS logger that prints nothing. */
@@ -64,6 +76,8 @@ export interface EmulatorClientOptions {
   apiHash: string;
   /** A saved StringSession (`client.session.save()`); a new session is pointed at the emulator. */
   session?: string;
+  /** The DC a new session starts on (default the emulator's first DC). */
+  dcId?: number;
   /** GramJS sleeps on FLOOD_WAIT up to this many seconds instead of throwing (default 0: always throw). */
   floodSleepThreshold?: number;
 }
@@ -72,9 +86,12 @@ export interface EmulatorClientOptions {
 export function emulatorClient(emu: EmulatorEndpoint, options: EmulatorClientOptions): TelegramClient {
   trustEmulatorKey(emu);
   const session = new StringSession(options.session ?? '');
-  if (!options.session) session.setDC(emu.dcId, emu.host, emu.port);
+  if (!options.session) {
+    const dc = dcAddress(emu, options.dcId ?? emu.dcId);
+    session.setDC(dc.dcId, dc.host, dc.port);
+  }
   return new TelegramClient(session, options.apiId, options.apiHash, {
-    connection: forcedPortConnection(emu.port, emu.host),
+    connection: forcedPortConnection(emu.port),
     useWSS: false,
     connectionRetries: 2,
     retryDelay: 100,
@@ -90,19 +107,24 @@ export function emulatorClient(emu: EmulatorEndpoint, options: EmulatorClientOpt
 
 /**
  * A saved StringSession for the emulator whose auth key is registered there directly (no key exchange),
- * authorized for `phone` when given: a client built from it is logged in at once. `keyLength` 255
- * gives the short key GramJS keeps when g^ab mod p has a zero top byte.
+ * authorized for `phone` when given: a client built from it is logged in at once. The key and the
+ * session are on the account's home DC (without `phone`: the first DC). `keyLength` 255 gives the
+ * short key GramJS keeps when g^ab mod p has a zero top byte.
  */
 export async function authorizedSession(
-  emu: EmulatorEndpoint & { importAuthKey(key: Buffer, phone?: string): string },
+  emu: EmulatorEndpoint & {
+    importAuthKey(key: Buffer, phone?: string, dcId?: number): string;
+    account(phone: string): { readonly dcId: number } | undefined;
+  },
   phone?: string,
   keyLength: 255 | 256 = 256,
 ): Promise<string> {
   const key = randomBytes(keyLength);
   if (key[0] === 0) key[0] = 1;
-  emu.importAuthKey(key, phone);
+  const dc = dcAddress(emu, (phone !== undefined ? emu.account(phone)?.dcId : undefined) ?? emu.dcId);
+  emu.importAuthKey(key, phone, dc.dcId);
   const session = new StringSession('');
-  session.setDC(emu.dcId, emu.host, emu.port);
+  session.setDC(dc.dcId, dc.host, dc.port);
   const authKey = new AuthKey();
   await authKey.setKey(key);
   session.setAuthKey(authKey);

@@ -36,6 +36,8 @@ export interface AccountSpec {
   loginEmailRequired?: boolean;
   /** User id (default: allocated from 1000001 upwards). */
   id?: number;
+  /** The account's home data center, where it logs in (default: the emulator's first DC). */
+  dcId?: number;
 }
 
 /** An account as the emulator stores it (read-only view for tests). */
@@ -49,6 +51,8 @@ export interface EmulatedAccount {
   readonly username?: string;
   readonly hasPassword: boolean;
   readonly banned: boolean;
+  /** Home data center: logins elsewhere get 303 PHONE_MIGRATE_<dcId>. */
+  readonly dcId: number;
 }
 
 /** A message sent through messages.sendMessage (or injected with `deliverMessage`). */
@@ -95,6 +99,7 @@ export interface Account {
   username?: string;
   banned: boolean;
   loginEmailRequired: boolean;
+  dcId: number;
   password?: PasswordRecord;
   pts: number;
   nextMessageId: number;
@@ -149,13 +154,21 @@ export interface KeyState {
   srp?: { id: string; b: bigint; B: bigint; userId: number };
 }
 
+/** Where a data center of the emulator listens. */
+export interface DcAddress {
+  readonly dcId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** What a method handler sees of the call. */
 export interface CallContext {
   readonly key: KeyState;
   readonly apiId?: number;
+  /** The DC answering (the one the key belongs to). */
   readonly dcId: number;
-  readonly host: string;
-  readonly port: number;
+  /** Every DC of the emulator, the first one first. */
+  readonly dcOptions: readonly DcAddress[];
   /** Pushes an Updates object to every connected session authorized as this user. */
   readonly push: (userId: number, update: Api.TypeUpdates) => void;
   /** Pushes an Updates object to every connected session of one key, authorized or not. */
@@ -165,7 +178,8 @@ export interface CallContext {
 /** Methods that work on a key not (yet) authorized (core.telegram.org/api/auth "unauthenticated connection"). */
 const WITHOUT_AUTH = new Set([
   'auth.sendcode', 'auth.signin', 'auth.signup', 'auth.resendcode', 'auth.cancelcode', 'auth.checkpassword',
-  'auth.exportlogintoken', 'auth.importbotauthorization', 'auth.importauthorization', 'account.getpassword',
+  'auth.exportlogintoken', 'auth.importlogintoken', 'auth.importbotauthorization', 'auth.importauthorization',
+  'account.getpassword',
   'help.getconfig', 'help.getnearestdc', 'help.getcountrieslist', 'langpack.getlangpack', 'langpack.getstrings',
   'langpack.getlanguages', 'destroysession', 'rpcdropanswer', 'getfuturesalts',
 ]);
@@ -189,6 +203,17 @@ function ph2(password: string, salt1: Buffer, salt2: Buffer): Buffer {
 const pad256 = (n: bigint): Buffer => bigToBuf(n, 256);
 const now = (): number => Math.floor(Date.now() / 1000);
 
+/** The settings a World is made with. */
+export interface WorldOptions {
+  /** The api_id / api_hash auth.sendCode and auth.exportLoginToken accept. */
+  apiId: number;
+  apiHash: string;
+  /** The emulator's DC ids, the default home DC first. */
+  dcIds: readonly number[];
+  /** Lifetime of a QR login token (s). */
+  loginTokenSeconds?: number;
+}
+
 export class World {
   readonly accounts = new Map<number, Account>();
   readonly codes = new Map<string, LoginCode>();
@@ -196,13 +221,17 @@ export class World {
   /** Live QR login tokens by hex; a replaced or used token is removed (AUTH_TOKEN_INVALID). */
   readonly loginTokens = new Map<string, LoginTokenRecord>();
   private nextUserId = 1000001;
+  private readonly apiId: number;
+  private readonly apiHash: string;
+  private readonly dcIds: readonly number[];
+  private readonly loginTokenSeconds: number;
 
-  constructor(
-    private readonly apiId: number,
-    private readonly apiHash: string,
-    private readonly onChange: () => void,
-    private readonly loginTokenSeconds = 30,
-  ) {}
+  constructor(options: WorldOptions, private readonly onChange: () => void) {
+    this.apiId = options.apiId;
+    this.apiHash = options.apiHash;
+    this.dcIds = options.dcIds;
+    this.loginTokenSeconds = options.loginTokenSeconds ?? 30;
+  }
 
   // ------------------------------------------------------------ accounts
 
@@ -214,6 +243,8 @@ export class World {
     if (spec.username && this.byUsername(spec.username)) throw new Error(`username ${spec.username} is taken`);
     const id = spec.id ?? this.nextUserId;
     if (this.accounts.has(id)) throw new Error(`user id ${id} is taken`);
+    const dcId = spec.dcId ?? this.dcIds[0]!;
+    if (!this.dcIds.includes(dcId)) throw new Error(`no DC ${dcId} in this emulator (${this.dcIds.join(', ')})`);
     this.nextUserId = Math.max(this.nextUserId, id + 1);
     const account: Account = {
       id,
@@ -224,6 +255,7 @@ export class World {
       username: spec.username,
       banned: spec.banned ?? false,
       loginEmailRequired: spec.loginEmailRequired ?? false,
+      dcId,
       pts: 1,
       nextMessageId: 1,
       events: [],
@@ -267,6 +299,7 @@ export class World {
       username: account.username,
       hasPassword: account.password !== undefined,
       banned: account.banned,
+      dcId: account.dcId,
     };
   }
 
@@ -325,14 +358,41 @@ export class World {
     return phone;
   }
 
+  /**
+   * A phone logs in on its account's home DC only: elsewhere 303 PHONE_MIGRATE_<home>
+   * (core.telegram.org/api/datacenter). A number without an account may ask anywhere.
+   */
+  requireHomeDc(ctx: CallContext, phoneNumber: string): void {
+    const account = this.byPhone(phoneNumber);
+    if (account && account.dcId !== ctx.dcId) throw new RpcFailure(303, `PHONE_MIGRATE_${account.dcId}`);
+  }
+
   // ------------------------------------------------------------ QR login (core.telegram.org/api/qr-login)
 
   /** auth.exportLoginToken: the login a scanned token allows, else a fresh token replacing the key's last one. */
   exportLoginToken(ctx: CallContext, req: Api.auth.ExportLoginToken): Api.auth.TypeLoginToken {
     this.checkApp(req.apiId, req.apiHash);
-    const acceptedBy = ctx.key.loginToken?.acceptedBy;
-    if (acceptedBy !== undefined) return this.loginByToken(ctx, acceptedBy);
-    return this.issueLoginToken(ctx.key, req.apiId);
+    const record = ctx.key.loginToken;
+    if (record?.acceptedBy === undefined) return this.issueLoginToken(ctx.key, req.apiId);
+    const account = this.accounts.get(record.acceptedBy);
+    if (!account) throw new RpcFailure(400, 'AUTH_TOKEN_INVALID');
+    // The session is made on the account's own DC: the client moves there and imports the token.
+    if (account.dcId !== ctx.dcId) return new Api.auth.LoginTokenMigrateTo({ dcId: account.dcId, token: record.token });
+    return this.loginByToken(ctx, account);
+  }
+
+  /**
+   * auth.importLoginToken on the accepting account's home DC (after loginTokenMigrateTo): logs this
+   * key in like the exporting key's next export would have. The token is used up even when the
+   * password is still needed, as signIn uses up the code.
+   */
+  importLoginToken(ctx: CallContext, token: Buffer): Api.auth.LoginTokenSuccess {
+    const record = this.loginTokens.get(token.toString('hex'));
+    const account = record?.acceptedBy !== undefined ? this.accounts.get(record.acceptedBy) : undefined;
+    if (!record || !account || account.dcId !== ctx.dcId) throw new RpcFailure(400, 'AUTH_TOKEN_INVALID');
+    this.loginTokens.delete(token.toString('hex'));
+    if (record.key.loginToken === record) delete record.key.loginToken;
+    return this.loginByToken(ctx, account);
   }
 
   private issueLoginToken(key: KeyState, apiId: number): Api.auth.LoginToken {
@@ -344,10 +404,8 @@ export class World {
     return new Api.auth.LoginToken({ expires: record.expires, token: record.token });
   }
 
-  /** After the scan the exporting key logs in like auth.signIn: straight away, or after the 2FA password. */
-  private loginByToken(ctx: CallContext, userId: number): Api.auth.LoginTokenSuccess {
-    const account = this.accounts.get(userId);
-    if (!account) throw new RpcFailure(400, 'AUTH_TOKEN_INVALID');
+  /** After the scan the key logs in like auth.signIn: straight away, or after the 2FA password. */
+  private loginByToken(ctx: CallContext, account: Account): Api.auth.LoginTokenSuccess {
     if (account.password) {
       // The accepted token stays: exporting again asks for the password again.
       ctx.key.passwordUserId = account.id;
@@ -466,7 +524,7 @@ export class World {
       expires: date + 3600,
       testMode: false,
       thisDc: ctx.dcId,
-      dcOptions: [new Api.DcOption({ id: ctx.dcId, ipAddress: ctx.host, port: ctx.port })],
+      dcOptions: ctx.dcOptions.map((dc) => new Api.DcOption({ id: dc.dcId, ipAddress: dc.host, port: dc.port })),
       dcTxtDomainName: 'apv3.stel.com',
       chatSizeMax: 200,
       megagroupSizeMax: 200000,
@@ -598,10 +656,11 @@ const HANDLERS: Record<string, Handler> = {
   'help.getconfig': (w, ctx) => w.config(ctx),
   'help.getnearestdc': (_w, ctx) => new Api.NearestDc({ country: 'XX', thisDc: ctx.dcId, nearestDc: ctx.dcId }),
 
-  'auth.sendcode': (w, _ctx, req: Api.auth.SendCode) => {
+  'auth.sendcode': (w, ctx, req: Api.auth.SendCode) => {
     w.checkApp(req.apiId, req.apiHash);
     const phone = normalizePhone(req.phoneNumber);
     if (!phone) throw new RpcFailure(406, 'PHONE_NUMBER_INVALID');
+    w.requireHomeDc(ctx, phone);
     const account = w.byPhone(phone);
     if (account?.banned) throw new RpcFailure(400, 'PHONE_NUMBER_BANNED');
     const code = w.issueCode(phone);
@@ -614,9 +673,10 @@ const HANDLERS: Record<string, Handler> = {
       timeout: account ? 60 : undefined,
     });
   },
-  'auth.resendcode': (w, _ctx, req: Api.auth.ResendCode) => {
+  'auth.resendcode': (w, ctx, req: Api.auth.ResendCode) => {
     const phone = normalizePhone(req.phoneNumber);
     if (!phone) throw new RpcFailure(406, 'PHONE_NUMBER_INVALID');
+    w.requireHomeDc(ctx, phone);
     if (!req.phoneCodeHash) throw new RpcFailure(400, 'PHONE_CODE_HASH_EMPTY');
     const old = w.codes.get(phone);
     if (!old || old.hash !== req.phoneCodeHash || old.expired) throw new RpcFailure(400, 'PHONE_CODE_EXPIRED');
@@ -631,6 +691,7 @@ const HANDLERS: Record<string, Handler> = {
     return true;
   },
   'auth.signin': (w, ctx, req: Api.auth.SignIn) => {
+    w.requireHomeDc(ctx, req.phoneNumber);
     const { phone } = w.checkCode(req.phoneNumber, req.phoneCodeHash, req.phoneCode);
     const account = w.byPhone(phone);
     if (!account) return new Api.auth.AuthorizationSignUpRequired({});
@@ -642,12 +703,14 @@ const HANDLERS: Record<string, Handler> = {
     return w.authorize(ctx, account);
   },
   'auth.signup': (w, ctx, req: Api.auth.SignUp) => {
+    w.requireHomeDc(ctx, req.phoneNumber);
     const phone = w.checkSignUpHash(req.phoneNumber, req.phoneCodeHash);
     if (w.byPhone(phone)) throw new RpcFailure(400, 'PHONE_NUMBER_OCCUPIED');
     const firstName = req.firstName.trim();
     if (!firstName || firstName.length > 64) throw new RpcFailure(400, 'FIRSTNAME_INVALID');
     if ((req.lastName ?? '').length > 64) throw new RpcFailure(400, 'LASTNAME_INVALID');
-    const account = w.addAccount({ phone, firstName, lastName: req.lastName || undefined });
+    // A new number lives where it signed up.
+    const account = w.addAccount({ phone, firstName, lastName: req.lastName || undefined, dcId: ctx.dcId });
     return w.authorize(ctx, account);
   },
   'account.getpassword': (w, ctx, _req, me) => {
@@ -662,6 +725,7 @@ const HANDLERS: Record<string, Handler> = {
     return w.authorize(ctx, account);
   },
   'auth.exportlogintoken': (w, ctx, req: Api.auth.ExportLoginToken) => w.exportLoginToken(ctx, req),
+  'auth.importlogintoken': (w, ctx, req: Api.auth.ImportLoginToken) => w.importLoginToken(ctx, Buffer.from(req.token)),
   'auth.acceptlogintoken': (w, ctx, req: Api.auth.AcceptLoginToken, me) => w.acceptLoginToken(me, Buffer.from(req.token), ctx.pushToKey),
   'auth.logout': (_w, ctx) => {
     delete ctx.key.userId;
