@@ -318,3 +318,86 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
     for (const err of [rpc('PHONE_CODE_INVALID'), rpc('SOMETHING_NEW')]) assert.ok(!JSON.stringify(explainTelegramError(err)).includes('12345'));
   });
 });
+
+describe('TelegramAccount with accounts in another data center (emulator with DCs 2 and 4)', function () {
+  const HOME4 = '+79990004400';
+  const HOME4_2FA = '+79990004411';
+  let emu: MtprotoEmulator;
+  let account: TelegramAccount | null = null;
+
+  before(async () => {
+    emu = await MtprotoEmulator.start({ apiId: API_ID, apiHash: API_HASH, dcs: [2, 4] });
+    trustEmulatorKey(emu);
+    emu.addAccount({ phone: HOME4, firstName: 'Faraway', dcId: 4 });
+    emu.addAccount({ phone: HOME4_2FA, firstName: 'Guarded', dcId: 4, password: 'dc4 secret', passwordHint: 'dc4' });
+  });
+  afterEach(async () => {
+    await account?.stop();
+    account = null;
+  });
+  after(async () => emu?.stop());
+
+  /** Every new login starts on DC 2 (the endpoint), as tgpbx starts on GramJS's default DC. */
+  const accountOn = (phone: string, sessions: MemorySessions) =>
+    new TelegramAccount({
+      phone,
+      sessions,
+      credentials: () => ({ apiId: API_ID, apiHash: API_HASH }),
+      endpoint: { dcId: emu.dcId, host: emu.host, port: emu.port },
+      clock: new ManualClock(),
+      requestTimeoutMs: 5_000,
+    });
+
+  it('a code login follows PHONE_MIGRATE to the home DC; the saved session connects straight there after a restart', async () => {
+    const sessions = new MemorySessions(null);
+    account = accountOn(HOME4, sessions);
+    assert.equal((await account.beginLogin()).phase, 'code');
+    assert.ok(emu.requests.some((r) => r.method === 'auth.SendCode' && r.dcId === 2 && r.error?.includes('PHONE_MIGRATE_4')));
+    assert.equal((await account.submitCode(emu.codeFor(HOME4)!)).phase, 'connected');
+    assert.deepEqual(emu.activeSessions(HOME4).map((s) => s.dcId), [4]);
+    await account.stop();
+
+    const onDc2 = emu.requests.filter((r) => r.dcId === 2).length;
+    account = accountOn(HOME4, sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'connected');
+    assert.equal(account.view.user?.firstName, 'Faraway');
+    assert.equal(emu.requests.filter((r) => r.dcId === 2).length, onDc2, 'nothing asked of DC 2');
+  });
+
+  it('a login waiting for its 2FA password on the home DC resumes there after a restart', async () => {
+    const sessions = new MemorySessions(null);
+    account = accountOn(HOME4_2FA, sessions);
+    await account.beginLogin();
+    assert.equal((await account.submitCode(emu.codeFor(HOME4_2FA)!)).phase, 'password');
+    await account.stop();
+    account = accountOn(HOME4_2FA, sessions);
+    await account.start();
+    assert.equal(account.view.phase, 'password');
+    const done = await account.submitPassword('dc4 secret');
+    assert.equal(done.phase, 'connected', done.error ?? done.detail);
+    assert.deepEqual(emu.activeSessions(HOME4_2FA).map((s) => s.dcId), [4]);
+  });
+
+  it('a QR code scanned by an account in DC 4: the login moves there and imports the token (then 2FA)', async () => {
+    for (const [phone, password] of [[HOME4, null], [HOME4_2FA, 'dc4 secret']] as const) {
+      const sessions = new MemorySessions(null);
+      account = accountOn(phone, sessions);
+      const before = emu.activeSessions(phone).length;
+      const shown = await account.beginQrLogin();
+      assert.equal(shown.phase, 'qr');
+      const next = nextEvent(account, 'change', (v: AccountView) => ['connected', 'password', 'unauthorized'].includes(v.phase));
+      emu.acceptLoginToken(phone, shown.prompt!);
+      let [view] = (await next) as [AccountView];
+      if (password) {
+        assert.equal(view.phase, 'password', view.error ?? view.detail);
+        view = await account.submitPassword(password);
+      }
+      assert.equal(view.phase, 'connected', view.error ?? view.detail);
+      assert.ok(emu.requests.some((r) => r.method === 'auth.ImportLoginToken' && r.dcId === 4));
+      assert.equal(emu.activeSessions(phone).length, before + 1);
+      assert.ok(emu.activeSessions(phone).every((s) => s.dcId === 4));
+      await account.stop();
+    }
+  });
+});
