@@ -41,6 +41,8 @@ export interface AccountView {
   user: AccountUser | null;
   /** A flood wait ends at this time (ms), when Telegram asked to wait. */
   waitUntil: number | null;
+  /** At `code`: how Telegram can send the code instead if it does not come ("by SMS"...), else null. */
+  nextCodeBy: string | null;
 }
 
 /** The login steps that wait for the admin's answer. */
@@ -60,6 +62,8 @@ export interface SavedLogin {
   phoneCodeHash: string;
   step: LoginStep;
   prompt: string | null;
+  /** How Telegram can send the code instead (AccountView.nextCodeBy). */
+  nextCodeBy?: string | null;
   /** When Telegram sent the code (ms). */
   startedAt: number;
 }
@@ -106,6 +110,7 @@ interface Login {
   phoneCodeHash: string;
   generation: number;
   startedAt: number;
+  nextCodeBy?: string | null;
 }
 
 /**
@@ -125,6 +130,15 @@ const WAITING_FOR: Record<LoginStep, string> = {
 };
 
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 2_000, maxMs: 5 * 60_000 };
+
+/** The SentCode's next_type: how auth.resendCode would send the code. */
+const NEXT_CODE_BY: Record<string, string> = {
+  'auth.CodeTypeSms': 'by SMS',
+  'auth.CodeTypeCall': 'by a phone call',
+  'auth.CodeTypeFlashCall': 'by a flash call',
+  'auth.CodeTypeMissedCall': 'by a missed call',
+  'auth.CodeTypeFragmentSms': 'through fragment.com',
+};
 
 const CODE_SENT_TO: Record<string, string> = {
   'auth.SentCodeTypeApp': 'Telegram sent the code to the Telegram app on another device of this account',
@@ -153,7 +167,7 @@ export class TelegramAccount extends EventEmitter {
   private busy = false;
   /** A login in progress: its own client, Telegram's code hash, and the course it belongs to. */
   private login: Login | null = null;
-  private state: AccountView = { phase: 'unauthorized', light: 'red', detail: 'not started', error: null, prompt: null, user: null, waitUntil: null };
+  private state: AccountView = { phase: 'unauthorized', light: 'red', detail: 'not started', error: null, prompt: null, user: null, waitUntil: null, nextCodeBy: null };
 
   constructor(private readonly opts: TelegramAccountOptions) {
     super();
@@ -226,7 +240,7 @@ export class TelegramAccount extends EventEmitter {
         return this.state;
       }
       this.login = { client, phoneCodeHash: sent.phoneCodeHash, generation, startedAt: this.clock.now() };
-      this.waitFor('code', CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code');
+      this.codeSent(sent);
     } catch (err) {
       await this.discard(client);
       this.loginFailed(generation, explainTelegramError(err));
@@ -350,6 +364,34 @@ export class TelegramAccount extends EventEmitter {
         return this.stepFailed(problem);
       }
     });
+  }
+
+  /**
+   * The code did not come: Telegram sends it the next way it offered (SMS, a call...). The
+   * code already sent stays good if Telegram cannot; a wrong moment is said next to the form.
+   */
+  resendCode(): Promise<AccountView> {
+    return this.step('code', async (login) => {
+      if (!login.nextCodeBy) return this.fail('Telegram offers no other way to send this code: enter the code you got, or start again later');
+      try {
+        const sent = await this.request(login.client.invoke(new Api.auth.ResendCode({ phoneNumber: this.opts.phone, phoneCodeHash: login.phoneCodeHash })));
+        if (this.login !== login) return this.state;
+        if (sent instanceof Api.auth.SentCodeSuccess) return this.finishLogin(login.generation, login.client, sent.authorization);
+        login.phoneCodeHash = sent.phoneCodeHash;
+        return this.codeSent(sent);
+      } catch (err) {
+        const problem = explainTelegramError(err);
+        // The code already sent is still good: a refusal or a wait keeps the form.
+        if (problem.code === 'SEND_CODE_UNAVAILABLE' || problem.trouble === 'flood') return this.fail(problem.message);
+        return this.stepFailed(problem);
+      }
+    });
+  }
+
+  /** Telegram sent a code: wait for it, saying where it went and how else it could come. */
+  private codeSent(sent: Api.auth.SentCode): AccountView {
+    this.login!.nextCodeBy = sent.nextType ? (NEXT_CODE_BY[sent.nextType.className] ?? 'another way') : null;
+    return this.waitFor('code', CODE_SENT_TO[sent.type.className] ?? 'Telegram sent a login code');
   }
 
   /** The account's two-step verification password (checked by SRP; never sent or stored). */
@@ -529,8 +571,9 @@ export class TelegramAccount extends EventEmitter {
     const login = this.login!;
     const session = (login.client.session.save() as unknown as string) ?? '';
     this.opts.onSecret?.(session);
-    this.opts.sessions.saveLogin({ session, phoneCodeHash: login.phoneCodeHash, step, prompt, startedAt: login.startedAt });
-    this.set({ phase: step, detail: WAITING_FOR[step], error: null, prompt });
+    const nextCodeBy = step === 'code' ? (login.nextCodeBy ?? null) : null;
+    this.opts.sessions.saveLogin({ session, phoneCodeHash: login.phoneCodeHash, step, prompt, nextCodeBy, startedAt: login.startedAt });
+    this.set({ phase: step, detail: WAITING_FOR[step], error: null, prompt, nextCodeBy });
     return this.state;
   }
 
@@ -567,8 +610,9 @@ export class TelegramAccount extends EventEmitter {
       await this.discard(client);
       return null;
     }
-    this.login = { client, phoneCodeHash: saved.phoneCodeHash, generation, startedAt: saved.startedAt };
-    this.set({ phase: saved.step, detail: `${WAITING_FOR[saved.step]} (the login began before tgpbx restarted)`, error: null, prompt: saved.prompt });
+    const nextCodeBy = saved.nextCodeBy ?? null;
+    this.login = { client, phoneCodeHash: saved.phoneCodeHash, generation, startedAt: saved.startedAt, nextCodeBy };
+    this.set({ phase: saved.step, detail: `${WAITING_FOR[saved.step]} (the login began before tgpbx restarted)`, error: null, prompt: saved.prompt, nextCodeBy });
     return null;
   }
 
@@ -660,7 +704,7 @@ export class TelegramAccount extends EventEmitter {
   /** Applies a change; a new phase starts without the old error, prompt and wait. Emits `change`. */
   private set(change: Partial<Omit<AccountView, 'light'>>): void {
     const phaseChanged = change.phase !== undefined && change.phase !== this.state.phase;
-    const next: AccountView = { ...this.state, ...(phaseChanged ? { error: null, prompt: null, waitUntil: null } : {}), ...change };
+    const next: AccountView = { ...this.state, ...(phaseChanged ? { error: null, prompt: null, waitUntil: null, nextCodeBy: null } : {}), ...change };
     next.light = lightOf(next.phase);
     const same = JSON.stringify(next) === JSON.stringify(this.state);
     this.state = next;

@@ -30,6 +30,7 @@ const KNOWN: Record<string, { trouble: TelegramTrouble; message: string }> = {
   PHONE_CODE_INVALID: { trouble: 'input', message: 'wrong code: check the code Telegram sent and enter it again' },
   PHONE_CODE_EMPTY: { trouble: 'input', message: 'enter the code Telegram sent' },
   PHONE_CODE_EXPIRED: { trouble: 'login', message: 'the code expired: start the authorization again to get a new code' },
+  SEND_CODE_UNAVAILABLE: { trouble: 'input', message: 'Telegram has no other way to send the code now: enter the code you got, or start again later' },
   PHONE_CODE_HASH_EMPTY: { trouble: 'login', message: 'the login attempt expired: start the authorization again' },
   SESSION_PASSWORD_NEEDED: { trouble: 'input', message: 'the account has a two-step verification password: enter it' },
   PASSWORD_HASH_INVALID: { trouble: 'input', message: 'wrong two-step verification password: enter it again' },

@@ -174,7 +174,7 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     assert.equal((await within(client.getMe(), T, 'getMe')).firstName, 'Dee');
   });
 
-  it('refuses a wrong code (PHONE_CODE_INVALID); resendCode keeps the hash and the new code logs in', async function () {
+  it('refuses a wrong code (PHONE_CODE_INVALID); resendCode keeps the hash and the new code logs in; no third way (SEND_CODE_UNAVAILABLE)', async function () {
     const client = await connected();
     const sent = await sendCode(client, ANN);
     const code = await emu.waitForCode(ANN);
@@ -183,6 +183,8 @@ describe('MTProto emulator (GramJS over TCP)', function () {
     const resent = await within(client.invoke(new Api.auth.ResendCode({ phoneNumber: ANN, phoneCodeHash: sent.phoneCodeHash })), T, 'resendCode');
     assert.equal((resent as Api.auth.SentCode).phoneCodeHash, sent.phoneCodeHash);
     const code2 = await emu.waitForCode(ANN);
+    // The SMS was the last way: the SentCode had no next_type, so no more resends.
+    assert.equal(await rejection(client.invoke(new Api.auth.ResendCode({ phoneNumber: ANN, phoneCodeHash: sent.phoneCodeHash }))), '400 SEND_CODE_UNAVAILABLE');
     assert.ok((await signIn(client, ANN, sent.phoneCodeHash, code2)) instanceof Api.auth.Authorization);
   });
 

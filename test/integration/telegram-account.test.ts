@@ -290,6 +290,24 @@ describe('TelegramAccount supervision (GramJS against the MTProto emulator, time
     assert.equal(view.error, 'Telegram has banned this phone number');
   });
 
+  it('the code did not come: sent again the next way Telegram offers (SMS), then no other way is said next to the form', async () => {
+    const sessions = new MemorySessions(null);
+    account = accountWith(new ManualClock(), sessions, '+79990008811');
+    emu.addAccount({ phone: '+79990008811', firstName: 'Nocode' });
+    const first = await account.beginLogin();
+    assert.deepEqual([first.phase, first.prompt, first.nextCodeBy], ['code', 'Telegram sent the code to the Telegram app on another device of this account', 'by SMS']);
+    const appCode = emu.codeFor('+79990008811');
+    const again = await account.resendCode();
+    assert.deepEqual([again.phase, again.prompt, again.nextCodeBy, again.error], ['code', 'Telegram sent the code by SMS', null, null]);
+    assert.equal(sessions.login?.nextCodeBy, null, 'saved as it is now');
+    const code = emu.codeFor('+79990008811')!;
+    assert.notEqual(code, appCode);
+    const none = await account.resendCode();
+    assert.equal(none.phase, 'code');
+    assert.match(none.error ?? '', /no other way to send this code/);
+    assert.equal((await account.submitCode(code)).phase, 'connected');
+  });
+
   it('a number Telegram wants a login email for: the authorization ends red, saying what to do', async () => {
     emu.addAccount({ phone: '+79990008800', firstName: 'Mail', loginEmailRequired: true });
     account = accountWith(new ManualClock(), new MemorySessions(null), '+79990008800');

@@ -2,7 +2,7 @@ import type { AccountView, TelegramAccount } from '../../telegram/accounts.js';
 import { NotFoundError, type NumberView, type Provider, type ProviderSummary } from './provider.js';
 
 /** The login actions the page and the API offer for a client or gateway component. */
-export const LOGIN_STEPS = ['authorize', 'qr', 'code', 'password', 'name', 'cancel', 'logout'] as const;
+export const LOGIN_STEPS = ['authorize', 'qr', 'code', 'resend', 'password', 'name', 'cancel', 'logout'] as const;
 export type LoginStep = (typeof LOGIN_STEPS)[number];
 
 export function loginStepOf(text: string): LoginStep | null {
@@ -26,6 +26,8 @@ export async function runLoginStep(account: TelegramAccount, step: LoginStep, bo
       return account.beginQrLogin();
     case 'code':
       return account.submitCode(field('code'));
+    case 'resend':
+      return account.resendCode();
     case 'password':
       return account.submitPassword(field('password'));
     case 'name':

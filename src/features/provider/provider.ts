@@ -244,7 +244,7 @@ export class Provider extends EventEmitter {
 
   private botView(): ComponentView {
     const status = this.deps.botStatus();
-    const base = { kind: 'bot' as const, error: null, prompt: null, user: null, waitUntil: null };
+    const base = { kind: 'bot' as const, error: null, prompt: null, user: null, waitUntil: null, nextCodeBy: null };
     if (!status) return { ...base, phase: 'unauthorized', light: 'red', detail: 'set the provider bot token in the settings above' };
     const light = status.light === 'off' ? 'red' : status.light;
     return { ...base, phase: light === 'green' ? 'connected' : light === 'orange' ? 'connecting' : 'unauthorized', light, detail: status.detail };

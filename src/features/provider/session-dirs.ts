@@ -30,6 +30,7 @@ const savedLoginSchema = z.object({
   phoneCodeHash: z.string(),
   step: z.enum(['code', 'password', 'name']),
   prompt: z.string().nullable(),
+  nextCodeBy: z.string().nullable().optional(),
   startedAt: z.number(),
 });
 

@@ -114,6 +114,8 @@ export interface LoginCode {
   expired: boolean;
   issuedAt: number;
   attempts: number;
+  /** auth.resendCode may still send it another way (the SentCode's next_type); else SEND_CODE_UNAVAILABLE. */
+  resendable: boolean;
 }
 
 /** What a client said about itself in initConnection. */
@@ -327,6 +329,7 @@ export class World {
       expired: false,
       issuedAt: Date.now(),
       attempts: 0,
+      resendable: false,
     };
     this.codes.set(phone, code);
     this.onChange();
@@ -665,7 +668,8 @@ const HANDLERS: Record<string, Handler> = {
     if (account?.banned) throw new RpcFailure(400, 'PHONE_NUMBER_BANNED');
     const code = w.issueCode(phone);
     if (account?.loginEmailRequired) return new Api.auth.SentCode({ type: new Api.auth.SentCodeTypeSetUpEmailRequired({}), phoneCodeHash: code.hash });
-    // A registered account gets the code in its Telegram app, a new number by SMS.
+    // A registered account gets the code in its Telegram app (and may ask for an SMS next), a new number by SMS.
+    code.resendable = !!account;
     return new Api.auth.SentCode({
       type: account ? new Api.auth.SentCodeTypeApp({ length: code.code.length }) : new Api.auth.SentCodeTypeSms({ length: code.code.length }),
       phoneCodeHash: code.hash,
@@ -680,6 +684,7 @@ const HANDLERS: Record<string, Handler> = {
     if (!req.phoneCodeHash) throw new RpcFailure(400, 'PHONE_CODE_HASH_EMPTY');
     const old = w.codes.get(phone);
     if (!old || old.hash !== req.phoneCodeHash || old.expired) throw new RpcFailure(400, 'PHONE_CODE_EXPIRED');
+    if (!old.resendable) throw new RpcFailure(400, 'SEND_CODE_UNAVAILABLE');
     const code = w.issueCode(phone, old.hash);
     return new Api.auth.SentCode({ type: new Api.auth.SentCodeTypeSms({ length: code.code.length }), phoneCodeHash: code.hash });
   },
