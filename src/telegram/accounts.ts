@@ -549,6 +549,11 @@ export class TelegramAccount extends EventEmitter {
     this.opts.sessions.removeLogin();
     // The session this login replaces would linger in the account's device list: end it.
     if (replaced && replaced !== session) await this.logOutSession(replaced);
+    if (generation !== this.generation) {
+      // Cancelled or restarted meanwhile: the new course reads the saved session itself.
+      await this.discard(client);
+      return this.state;
+    }
     this.client = client;
     this.failures = 0;
     const user = authorization instanceof Api.auth.Authorization ? userOf(authorization.user) : null;

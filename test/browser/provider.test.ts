@@ -84,7 +84,7 @@ describe('Telegram provider page in Chromium: a full login', function () {
     const appCode = await emu.waitForCode(PHONE);
     assert.equal(await page.textContent('#line-1-client form.resend button'), 'No code? Send it by SMS');
     await page.click('#line-1-client form.resend button');
-    await page.waitForFunction(() => document.querySelector('#line-1-client')?.textContent?.includes('Telegram sent the code by SMS'));
+    await page.locator('#line-1-client', { hasText: 'Telegram sent the code by SMS' }).waitFor();
     assert.equal(await page.locator('#line-1-client form.resend').count(), 0, 'no third way');
     const code = emu.codeFor(PHONE)!;
     assert.notEqual(code, appCode);
