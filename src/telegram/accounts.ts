@@ -191,8 +191,9 @@ export class TelegramAccount extends EventEmitter {
    */
   async start(): Promise<void> {
     const generation = this.restart();
-    const saved = this.resumableLogin();
-    const session = this.opts.sessions.load();
+    const saved = this.readSaved(() => this.resumableLogin());
+    const session = saved === undefined ? undefined : this.readSaved(() => this.opts.sessions.load());
+    if (saved === undefined || session === undefined) return;
     if (!session && !saved) return this.set({ phase: 'unauthorized', detail: 'authorization needed: no session yet' });
     if (!this.opts.credentials()) return this.set({ phase: 'unauthorized', detail: 'set the App api_id and api_hash in the provider settings' });
     let lost: TelegramProblem | null = null;
@@ -489,7 +490,9 @@ export class TelegramAccount extends EventEmitter {
     if (generation !== this.generation) return;
     this.clock.clearTimeout(this.timer);
     // The admin deleted the session (its directory) to reset the component: drop the connection too.
-    if (!this.opts.sessions.load()) {
+    const saved = this.savedSession();
+    if (saved === undefined) return;
+    if (!saved) {
       this.restart();
       return this.set({ phase: 'unauthorized', detail: 'authorization needed: the session file was deleted', user: null });
     }
@@ -501,9 +504,30 @@ export class TelegramAccount extends EventEmitter {
       if (generation !== this.generation) return;
       this.client = null;
       await this.discard(client);
-      const session = this.opts.sessions.load();
+      const session = this.savedSession();
+      if (session === undefined) return;
       if (!session) return this.set({ phase: 'unauthorized', detail: 'authorization needed: the session file was deleted', user: null });
       this.connectionLost(generation, session, explainTelegramError(err));
+    }
+  }
+
+  /** The saved session read again (the admin may have deleted it); undefined: see readSaved. */
+  private savedSession(): string | null | undefined {
+    return this.readSaved(() => this.opts.sessions.load());
+  }
+
+  /**
+   * Reads what is saved in the component's directory, or undefined when it cannot be read
+   * (permissions, a disk error): the account is then red with the reason. Never throws: it
+   * runs in timers' callbacks too.
+   */
+  private readSaved<T>(read: () => T): T | undefined {
+    try {
+      return read();
+    } catch (err) {
+      this.restart();
+      this.set({ phase: 'unauthorized', detail: `cannot read the saved session: ${(err as Error).message}`, user: null });
+      return undefined;
     }
   }
 
@@ -523,7 +547,9 @@ export class TelegramAccount extends EventEmitter {
     const waitUntil = this.clock.now() + delay;
     this.set({ phase: 'connecting', detail: `${problem.message}; retrying in ${Math.ceil(delay / 1000)} s`, waitUntil: problem.trouble === 'flood' ? waitUntil : null });
     this.timer = this.clock.setTimeout(() => {
-      if (generation === this.generation) void this.connect(generation, this.opts.sessions.load() ?? session);
+      if (generation !== this.generation) return;
+      const saved = this.savedSession();
+      if (saved !== undefined) void this.connect(generation, saved ?? session);
     }, delay);
   }
 

@@ -285,12 +285,30 @@ describe('Telegram provider against the MTProto and Bot API emulators', function
     assert.ok(page.body.summary.problems.some((p: string) => p.startsWith(`${BOB} client: the session is no longer valid`)));
   });
 
-  it('deleting a component directory resets it (red) at the next check', async () => {
+  it('deleting a component directory resets it (red) at the next check; an unreadable session is red with the reason', async () => {
     fs.rmSync(path.join(dataDir, 'sessions', '79990001122', 'gateway'), { recursive: true });
     const gateway = await mod.app.provider.account(1, 'gateway').checkNow();
     assert.equal(gateway.light, 'red');
     assert.match(gateway.detail, /session file was deleted/);
     assert.equal(mod.app.provider.account(1, 'client').view.light, 'green', 'the other component is untouched');
+    // Something unreadable where the session goes (a directory: even root cannot read it as a file).
+    const unreadable = path.join(dataDir, 'sessions', '79990001122', 'gateway', 'session');
+    fs.mkdirSync(unreadable, { recursive: true });
+    await mod.app.provider.account(1, 'gateway').start();
+    assert.match(mod.app.provider.account(1, 'gateway').view.detail, /^cannot read the saved session: EISDIR/);
+    fs.rmdirSync(unreadable);
+    // The same at a connected account's health check (a timer: it must not throw either).
+    const clientFile = path.join(dataDir, 'sessions', '79990001122', 'client', 'session');
+    const kept = fs.readFileSync(clientFile, 'utf8');
+    fs.rmSync(clientFile);
+    fs.mkdirSync(clientFile);
+    const checked = await mod.app.provider.account(1, 'client').checkNow();
+    assert.equal(checked.light, 'red');
+    assert.match(checked.detail, /^cannot read the saved session: EISDIR/);
+    fs.rmdirSync(clientFile);
+    fs.writeFileSync(clientFile, kept, { mode: 0o600 });
+    await mod.app.provider.account(1, 'client').start();
+    await phaseOf(mod.app, 1, 'client', 'connected');
   });
 
   it('a bot token Telegram refuses turns the bot red with the reason', async () => {
