@@ -4,7 +4,7 @@ import type { Message } from 'grammy/types';
 import { AsteriskAgiPeer } from '../support/agi-client.js';
 import { BotApiServer, type SimGroup, type SimUser } from '../support/bot-api-server.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { outboxDrained, startModule, tempDataDir, until, waitForLight, type TestModule } from '../support/module.js';
+import { adminApi, outboxDrained, startModule, tempDataDir, until, waitForLight, type TestModule } from '../support/module.js';
 import { outboundCall, storeCalls } from '../support/rated-calls.js';
 import { WebClient } from '../support/web-client.js';
 import { AdminAuth } from '../../src/web/admin-auth.js';
@@ -24,15 +24,7 @@ describe('loss control: a crossed limit blocks the peer at the route guard, aler
   let olga: SimUser;
   let chatRowId: number;
 
-  async function api(method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, body?: unknown, contentType = 'application/json') {
-    const res = await mod.app.web.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
-  }
+  const api = (...args: Parameters<ReturnType<typeof adminApi>>) => adminApi(mod.app, ADMIN_TOKEN)(...args);
 
   async function start(): Promise<void> {
     mod = await startModule({ TGPBX_BOT_API_ROOT: telegram.apiRoot, TGPBX_ADMIN_TOKEN: ADMIN_TOKEN }, { clock, dataDir, start: false });

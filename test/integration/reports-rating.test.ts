@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { startModule, type TestModule } from '../support/module.js';
+import { adminApi, startModule, type TestModule } from '../support/module.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { outboundCall, storeCalls } from '../support/rated-calls.js';
 
@@ -13,15 +13,7 @@ describe('reports: decks, rating, re-rating and the profit query', function () {
   let mod: TestModule;
   let clock: ManualClock;
 
-  async function api(method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH', url: string, body?: unknown, contentType = 'application/json') {
-    const res = await mod.app.web.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
-  }
+  const api = (...args: Parameters<ReturnType<typeof adminApi>>) => adminApi(mod.app, ADMIN_TOKEN)(...args);
 
   beforeEach(async () => {
     clock = new ManualClock(T0 + 3_600_000);

@@ -109,3 +109,19 @@ export function callStored(app: App, linkedid: string): Promise<true> {
 export function outboxDrained(app: App): Promise<true> {
   return until('an empty outbox', async () => (await app.outbox.counts()).pending === 0);
 }
+
+/**
+ * Calls the module's /api/v1 in process (fastify inject) as the admin with `token`: the
+ * status and the JSON body. A string body goes as it is (CSV uploads), with `contentType`.
+ */
+export function adminApi(app: App, token: string) {
+  return async (method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH', url: string, body?: unknown, contentType = 'application/json') => {
+    const res = await app.web.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
+  };
+}
